@@ -1,0 +1,27 @@
+"""Stateless forward/backward functions: ``from cnnlib import functional as F``.
+
+Every layer is a pair ``out, cache = *_forward(...)`` / ``grads = *_backward(dout, cache)``.
+"""
+from .activations import *  # noqa: F401,F403
+from .conv import (  # noqa: F401
+    conv2d_backward,
+    conv2d_backward_reference,
+    conv2d_forward,
+    conv2d_forward_reference,
+    conv_output_size,
+    convolve2d,
+    correlate2d,
+    correlate2d_reference,
+)
+from .linear import linear_backward, linear_forward  # noqa: F401
+from .losses import *  # noqa: F401,F403
+from .pool import (  # noqa: F401
+    avgpool2d_backward,
+    avgpool2d_forward,
+    l2pool2d_backward,
+    l2pool2d_forward,
+    maxpool2d_backward,
+    maxpool2d_backward_reference,
+    maxpool2d_forward,
+    maxpool2d_forward_reference,
+)

@@ -1,0 +1,645 @@
+"""Layers as modules with ``forward(x)``, ``backward(dout)`` and ``parameters()``.
+
+A module remembers what its last ``forward`` needs (the cache of the functional
+pair) so that ``backward(dout)`` can return ``dx`` and *add* the parameter
+gradients into ``param.grad`` (call ``optimizer.zero_grad()`` between steps,
+as in PyTorch).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import activations as A
+from . import conv as C
+from . import linear as L
+from . import pool as P
+
+__all__ = [
+    "Parameter", "Module", "Conv2d", "Linear", "ReLU", "Tanh", "ScaledTanh", "Sigmoid", "LeakyReLU",
+    "ELU", "MaxPool2d", "AvgPool2d", "L2Pool2d", "Subsampling", "Flatten", "Sequential",
+    "count_parameters", "summary", "ModelSummary", "init_weight",
+]
+
+
+def _pair(v, name):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+class Parameter:
+    """A trainable array with its gradient.
+
+    Attributes
+    ----------
+    data : ndarray
+        The value (updated in place by optimizers).
+    grad : ndarray
+        Same shape and dtype as ``data``; backward passes add into it.
+    name : str
+        Dotted name inside the model, e.g. ``"conv1.weight"``.
+    mask : ndarray of bool or None
+        Entries that exist (sparse connection tables); masked-out entries stay 0
+        and are not counted as parameters.
+    """
+
+    def __init__(self, data, name="", mask=None):
+        self.data = np.asarray(data)
+        self.grad = np.zeros_like(self.data)
+        self.name = name
+        self.mask = None if mask is None else np.broadcast_to(np.asarray(mask, dtype=bool), self.data.shape).copy()
+        if self.mask is not None:
+            self.data *= self.mask
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def size(self):
+        """Number of trainable entries (masked-out entries excluded)."""
+        return int(self.mask.sum()) if self.mask is not None else int(self.data.size)
+
+    def zero_grad(self):
+        self.grad[...] = 0
+
+    def __repr__(self):
+        return f"Parameter(name={self.name!r}, shape={self.shape}, dtype={self.data.dtype})"
+
+
+def init_weight(shape, fan_in, fan_out, method, rng, dtype):
+    """Random initial weights.
+
+    ``he``: normal with std sqrt(2 / fan_in) (He et al., 2015, for ReLU);
+    ``xavier``: uniform in +-sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio, 2010, for tanh/sigmoid);
+    ``lecun``: uniform in +-2.4 / fan_in (LeCun et al., 1998, appendix A).
+    """
+    if method == "he":
+        w = rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)
+    elif method == "xavier":
+        limit = math.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, size=shape)
+    elif method == "lecun":
+        limit = 2.4 / fan_in
+        w = rng.uniform(-limit, limit, size=shape)
+    else:
+        raise ValueError(f"unknown init {method!r}; choose 'he', 'xavier' or 'lecun'")
+    return w.astype(dtype)
+
+
+def _rng(seed):
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Module:
+    """Base class: subclasses implement ``forward``, ``backward`` and list ``_params``."""
+
+    def __init__(self):
+        self._params: dict[str, Parameter] = {}
+        self.training = True
+
+    # -- the interface every layer has ---------------------------------------
+    def forward(self, x):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        """List of :class:`Parameter` (value with its gradient), in a fixed order."""
+        return list(self._params.values())
+
+    def named_parameters(self):
+        return [(p.name, p) for p in self.parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        self.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def astype(self, dtype):
+        """Convert parameters (and gradients) to ``dtype`` in place; returns self."""
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = np.zeros_like(p.data)
+        return self
+
+    @property
+    def dtype(self):
+        ps = self.parameters()
+        return ps[0].data.dtype if ps else None
+
+    # -- saving and loading ----------------------------------------------------
+    def state_dict(self):
+        return {p.name: p.data.copy() for p in self.parameters()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters; names and shapes must match exactly."""
+        own = {p.name: p for p in self.parameters()}
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if missing or unexpected:
+            raise ValueError(
+                f"load_state_dict: names do not match this model. Missing: {missing or 'none'}; "
+                f"unexpected: {unexpected or 'none'}. Expected names: {list(own)}"
+            )
+        for name, p in own.items():
+            value = np.asarray(state[name])
+            if value.shape != p.data.shape:
+                raise ValueError(
+                    f"load_state_dict: {name} has shape {value.shape} in the file but {p.data.shape} in the model"
+                )
+            p.data[...] = value
+            if p.mask is not None:
+                p.data *= p.mask
+        return self
+
+    def save(self, path):
+        """Save the parameters to an ``.npz`` file (names as keys)."""
+        np.savez(path, **self.state_dict())
+
+    def load(self, path):
+        """Load parameters saved by :meth:`save`."""
+        with np.load(path) as f:
+            return self.load_state_dict({k: f[k] for k in f.files})
+
+    def _add_param(self, local_name, data, mask=None):
+        p = Parameter(data, local_name, mask)
+        self._params[local_name] = p
+        return p
+
+    def _rename(self, prefix):
+        for local, p in self._params.items():
+            p.name = f"{prefix}.{local}" if prefix else local
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _accumulate(p, g):
+    if g is None:
+        return
+    if p.mask is not None:
+        g = g * p.mask
+    p.grad += g
+
+
+class Conv2d(Module):
+    """2-D convolution layer (cross-correlation, as in every deep-learning library).
+
+    ``weight`` has shape ``(out_channels, in_channels, KH, KW)``, ``bias`` ``(out_channels,)``.
+    Output size per axis: ``(n + 2 pad - k) // stride + 1``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size, stride, padding : int or (int, int)
+    bias : bool
+    init : {"he", "xavier", "lecun"}
+    seed : int or numpy.random.Generator
+        Seed of the initial weights (explicit so runs are repeatable).
+    connection_table : array_like of bool, shape (out_channels, in_channels), optional
+        Which input maps feed which output map (LeNet-5's sparse C3 layer).
+    dtype : numpy dtype
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True,
+                 init="he", seed=0, connection_table=None, dtype=np.float64):
+        super().__init__()
+        if in_channels < 1 or out_channels < 1:
+            raise ValueError(f"Conv2d: channels must be positive, got in={in_channels}, out={out_channels}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.padding = _pair(padding, "padding")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(
+                f"Conv2d: need kernel_size >= 1, stride >= 1, padding >= 0; got kernel_size={kernel_size}, "
+                f"stride={stride}, padding={padding}"
+            )
+        kh, kw = self.kernel_size
+        mask = None
+        fan_in = in_channels * kh * kw
+        if connection_table is not None:
+            table = np.asarray(connection_table, dtype=bool)
+            if table.shape != (out_channels, in_channels):
+                raise ValueError(
+                    f"Conv2d: connection_table must have shape (out_channels, in_channels)="
+                    f"{(out_channels, in_channels)}, got {table.shape}"
+                )
+            mask = table[:, :, None, None]
+            fan_in = int(table.sum(axis=1).mean()) * kh * kw
+        rng = _rng(seed)
+        w = init_weight((out_channels, in_channels, kh, kw), fan_in, out_channels * kh * kw, init, rng, dtype)
+        self.weight = self._add_param("weight", w, mask)
+        self.bias = self._add_param("bias", np.zeros(out_channels, dtype=dtype)) if bias else None
+        self._cache = None
+
+    def forward(self, x):
+        b = self.bias.data if self.bias is not None else None
+        out, self._cache = C.conv2d_forward(x, self.weight.data, b, self.stride, self.padding)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError("Conv2d.backward called before forward")
+        dx, dw, db = C.conv2d_backward(dout, self._cache)
+        _accumulate(self.weight, dw)
+        if self.bias is not None:
+            _accumulate(self.bias, db)
+        return dx
+
+    def output_shape(self, input_shape):
+        c, h, w = input_shape
+        return (self.out_channels,
+                C.conv_output_size(h, self.kernel_size[0], self.stride[0], self.padding[0]),
+                C.conv_output_size(w, self.kernel_size[1], self.stride[1], self.padding[1]))
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        if self.stride != (1, 1):
+            s += f", stride={self.stride}"
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.weight.mask is not None:
+            s += ", connection_table=sparse"
+        return s
+
+
+class Linear(Module):
+    """Fully connected layer ``out = x W^T + b`` with ``W`` of shape (out_features, in_features)."""
+
+    def __init__(self, in_features, out_features, bias=True, init="he", seed=0, dtype=np.float64):
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: features must be positive, got in={in_features}, out={out_features}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        w = init_weight((out_features, in_features), in_features, out_features, init, _rng(seed), dtype)
+        self.weight = self._add_param("weight", w)
+        self.bias = self._add_param("bias", np.zeros(out_features, dtype=dtype)) if bias else None
+        self._cache = None
+
+    def forward(self, x):
+        b = self.bias.data if self.bias is not None else None
+        out, self._cache = L.linear_forward(x, self.weight.data, b)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError("Linear.backward called before forward")
+        dx, dw, db = L.linear_backward(dout, self._cache)
+        _accumulate(self.weight, dw)
+        if self.bias is not None:
+            _accumulate(self.bias, db)
+        return dx
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.in_features,):
+            raise ValueError(f"Linear expects input shape ({self.in_features},), got {tuple(input_shape)}")
+        return (self.out_features,)
+
+    def extra_repr(self):
+        return f"{self.in_features}, {self.out_features}" + ("" if self.bias is not None else ", bias=False")
+
+
+class _Elementwise(Module):
+    _forward = None
+    _backward = None
+
+    def __init__(self):
+        super().__init__()
+        self._cache = None
+
+    def forward(self, x):
+        out, self._cache = type(self)._forward(x, **self._kwargs())
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return type(self)._backward(dout, self._cache)
+
+    def _kwargs(self):
+        return {}
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+
+class ReLU(_Elementwise):
+    """``max(0, x)``."""
+    _forward = staticmethod(A.relu_forward)
+    _backward = staticmethod(A.relu_backward)
+
+
+class Tanh(_Elementwise):
+    """``tanh(x)``."""
+    _forward = staticmethod(A.tanh_forward)
+    _backward = staticmethod(A.tanh_backward)
+
+
+class ScaledTanh(_Elementwise):
+    """LeCun's squashing function ``1.7159 tanh(2x/3)`` (LeCun et al., 1998)."""
+    _forward = staticmethod(A.scaled_tanh_forward)
+    _backward = staticmethod(A.scaled_tanh_backward)
+
+
+class Sigmoid(_Elementwise):
+    """``1 / (1 + exp(-x))``."""
+    _forward = staticmethod(A.sigmoid_forward)
+    _backward = staticmethod(A.sigmoid_backward)
+
+
+class LeakyReLU(_Elementwise):
+    """``x if x > 0 else alpha x``."""
+    _forward = staticmethod(A.leaky_relu_forward)
+    _backward = staticmethod(A.leaky_relu_backward)
+
+    def __init__(self, alpha=0.01):
+        super().__init__()
+        self.alpha = alpha
+
+    def _kwargs(self):
+        return {"alpha": self.alpha}
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class ELU(LeakyReLU):
+    """``x if x > 0 else alpha (exp(x) - 1)``."""
+    _forward = staticmethod(A.elu_forward)
+    _backward = staticmethod(A.elu_backward)
+
+    def __init__(self, alpha=1.0):
+        super().__init__(alpha)
+
+
+class _Pool(Module):
+    _forward = None
+    _backward = None
+
+    def __init__(self, kernel_size=2, stride=None):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = self.kernel_size if stride is None else _pair(stride, "stride")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1:
+            raise ValueError(f"{type(self).__name__}: kernel_size and stride must be >= 1, got "
+                             f"kernel_size={kernel_size}, stride={stride}")
+        self._cache = None
+
+    def forward(self, x):
+        out, self._cache = type(self)._forward(x, size=self.kernel_size, stride=self.stride)
+        return out
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        return type(self)._backward(dout, self._cache)
+
+    def output_shape(self, input_shape):
+        c, h, w = input_shape
+        return (c, C.conv_output_size(h, self.kernel_size[0], self.stride[0]),
+                C.conv_output_size(w, self.kernel_size[1], self.stride[1]))
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class MaxPool2d(_Pool):
+    """Max pooling; backward routes each window's gradient to its arg-max."""
+    _forward = staticmethod(P.maxpool2d_forward)
+    _backward = staticmethod(P.maxpool2d_backward)
+
+
+class AvgPool2d(_Pool):
+    """Average pooling; backward spreads ``dout / window size`` over the window."""
+    _forward = staticmethod(P.avgpool2d_forward)
+    _backward = staticmethod(P.avgpool2d_backward)
+
+
+class L2Pool2d(_Pool):
+    """L2 pooling ``sqrt(sum of squares)`` over each window."""
+    _forward = staticmethod(P.l2pool2d_forward)
+    _backward = staticmethod(P.l2pool2d_backward)
+
+
+class Subsampling(Module):
+    """LeNet-5's trainable subsampling (S2, S4): per map, ``coef * sum of a 2x2 window + bias``.
+
+    LeCun et al. (1998), section II.B: each S-layer unit adds its four inputs,
+    multiplies by a trainable coefficient and adds a trainable bias (2 parameters
+    per map). The squashing function is a separate module.
+    """
+
+    def __init__(self, channels, kernel_size=2, init_coef=0.25, dtype=np.float64):
+        super().__init__()
+        self.channels = int(channels)
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.weight = self._add_param("weight", np.full(channels, init_coef, dtype=dtype))
+        self.bias = self._add_param("bias", np.zeros(channels, dtype=dtype))
+        self._cache = None
+
+    def forward(self, x):
+        if x.ndim != 4 or x.shape[1] != self.channels:
+            raise ValueError(f"Subsampling expects (N, {self.channels}, H, W), got shape {x.shape}")
+        kh, kw = self.kernel_size
+        pooled, pool_cache = P.avgpool2d_forward(x, size=self.kernel_size, stride=self.kernel_size)
+        window_sum = pooled * (kh * kw)
+        self._cache = (window_sum, pool_cache)
+        return window_sum * self.weight.data[None, :, None, None] + self.bias.data[None, :, None, None]
+
+    def backward(self, dout):
+        if self._cache is None:
+            raise RuntimeError("Subsampling.backward called before forward")
+        window_sum, pool_cache = self._cache
+        kh, kw = self.kernel_size
+        _accumulate(self.weight, np.sum(dout * window_sum, axis=(0, 2, 3)))
+        _accumulate(self.bias, np.sum(dout, axis=(0, 2, 3)))
+        dsum = dout * self.weight.data[None, :, None, None]
+        return P.avgpool2d_backward(dsum * (kh * kw), pool_cache)
+
+    def output_shape(self, input_shape):
+        c, h, w = input_shape
+        return (c, h // self.kernel_size[0], w // self.kernel_size[1])
+
+    def extra_repr(self):
+        return f"{self.channels}, kernel_size={self.kernel_size}"
+
+
+class Flatten(Module):
+    """Reshape (N, C, H, W) to (N, C*H*W) (and back in backward)."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        return np.asarray(dout).reshape(self._shape)
+
+    def output_shape(self, input_shape):
+        return (int(np.prod(input_shape)),)
+
+
+class Sequential(Module):
+    """Layers applied in order; ``backward`` runs them in reverse.
+
+    Pass modules, or ``(name, module)`` pairs to name the layers (names appear
+    in :func:`summary` and as prefixes of parameter names, e.g. ``"C1.weight"``).
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        self.layers = []
+        self.names = []
+        for i, item in enumerate(layers):
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                name, layer = item
+            else:
+                name, layer = str(i), item
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: layer {name!r} is a {type(layer).__name__}, not a cnnlib.nn.Module")
+            if name in self.names:
+                raise ValueError(f"Sequential: duplicate layer name {name!r}")
+            self.layers.append(layer)
+            self.names.append(name)
+        for name, layer in zip(self.names, self.layers):
+            for p in layer.parameters():
+                p.name = f"{name}.{p.name}"
+
+    def __getitem__(self, i):
+        if isinstance(i, str):
+            return self.layers[self.names.index(i)]
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def train(self, mode=True):
+        self.training = mode
+        for layer in self.layers:
+            layer.train(mode)
+        return self
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for layer in self.layers:
+            shape = layer.output_shape(shape)
+        return shape
+
+    def __repr__(self):
+        lines = [f"  ({n}): {layer!r}" for n, layer in zip(self.names, self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+
+def count_parameters(model):
+    """Number of trainable scalars in ``model`` (masked-out connections excluded)."""
+    if isinstance(model, Parameter):
+        return model.size
+    if not hasattr(model, "parameters"):
+        raise TypeError(f"count_parameters needs a cnnlib module, got {type(model).__name__}")
+    return sum(p.size for p in model.parameters())
+
+
+@dataclass
+class ModelSummary:
+    """The table returned by :func:`summary`; prints like Keras' ``model.summary()``."""
+
+    rows: list = field(default_factory=list)  # (name, type, output_shape, params)
+    input_shape: tuple = ()
+    total: int = 0
+
+    def __str__(self):
+        head = ("Layer (type)", "Output Shape", "Param #")
+        body = [(f"{n} ({t})", str(s), f"{p:,}") for n, t, s, p in self.rows]
+        w0 = max(len(head[0]), *(len(r[0]) for r in body)) if body else len(head[0])
+        w1 = max(len(head[1]), *(len(r[1]) for r in body)) if body else len(head[1])
+        w2 = max(len(head[2]), *(len(r[2]) for r in body)) if body else len(head[2])
+        width = w0 + w1 + w2 + 6
+        out = [f"Input shape: {self.input_shape}", "=" * width,
+               f"{head[0]:<{w0}}   {head[1]:<{w1}}   {head[2]:>{w2}}", "=" * width]
+        out += [f"{a:<{w0}}   {b:<{w1}}   {c:>{w2}}" for a, b, c in body]
+        out += ["=" * width, f"Total params: {self.total:,}", f"Trainable params: {self.total:,}"]
+        return "\n".join(out)
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td>{n} ({t})</td><td>{s}</td><td style='text-align:right'>{p:,}</td></tr>"
+                       for n, t, s, p in self.rows)
+        return ("<table><thead><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr></thead>"
+                f"<tbody>{rows}</tbody></table><p>Input shape {self.input_shape}; "
+                f"total params: <b>{self.total:,}</b></p>")
+
+
+def summary(model, input_shape):
+    """Layer-by-layer table of output shapes and parameter counts.
+
+    Shapes come from a real forward pass of one zero image, so the table shows
+    exactly what the model computes.
+
+    Parameters
+    ----------
+    model : Module (usually Sequential)
+    input_shape : tuple
+        Shape of one example without the batch axis, e.g. ``(1, 32, 32)``.
+
+    Returns
+    -------
+    ModelSummary
+        Prints as a table (``print(nn.summary(model, (1, 32, 32)))``); in a
+        notebook it renders as an HTML table.
+    """
+    input_shape = tuple(int(s) for s in input_shape)
+    layers = list(zip(model.names, model.layers)) if isinstance(model, Sequential) else [("0", model)]
+    dtype = model.dtype or np.float64
+    x = np.zeros((1,) + input_shape, dtype=dtype)
+    rows = []
+    for name, layer in layers:
+        try:
+            x = layer.forward(x)
+        except ValueError as err:
+            raise ValueError(f"summary: layer {name} ({type(layer).__name__}) cannot take input of shape "
+                             f"{x.shape[1:]}: {err}") from err
+        rows.append((name, type(layer).__name__, x.shape[1:], count_parameters(layer)))
+    return ModelSummary(rows=rows, input_shape=input_shape, total=count_parameters(model))
