@@ -1,0 +1,626 @@
+"""Convolution: the lecture's 2-D formulas, a loop version of each, and a fast version.
+
+Deep-learning "convolution" is really cross-correlation (the kernel is not
+flipped). For one image and one kernel the lecture writes
+
+    out[i, j] = sum_{p, q} image_pad[i*s + p, j*s + q] * kernel[p, q]
+
+and for a batch of multi-channel images and a bank of F filters
+
+    out[n, f, i, j] = sum_{c, p, q} x_pad[n, c, i*s + p, j*s + q] * w[f, c, p, q] + b[f]
+
+with output size ``(n + 2*pad - k) // stride + 1`` along each axis.
+
+The ``*_reference`` functions loop over output pixels exactly as on the slide;
+the tests compare the fast versions against them. The fast versions use
+*im2col*: copy every receptive field into one column of a matrix, so that the
+whole layer becomes a single matrix product that BLAS computes quickly. The
+backward pass reverses this: ``dw`` is again one matrix product, and ``dx`` is
+the matrix of column gradients folded back onto the image (*col2im*).
+"""
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "conv_output_size",
+    "correlate2d",
+    "convolve2d",
+    "correlate2d_reference",
+    "conv2d_forward",
+    "conv2d_backward",
+    "conv2d_forward_reference",
+    "conv2d_backward_reference",
+    "im2col",
+    "col2im",
+    "ConvCache",
+]
+
+
+# ----------------------------------------------------------------------------
+# Argument checking shared by conv.py and pool.py
+# ----------------------------------------------------------------------------
+
+def _pair(value, name, func):
+    """Return ``(rows, cols)`` from an int or a pair of ints."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value), int(value)
+    if isinstance(value, (tuple, list, np.ndarray)) and len(value) == 2 and all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
+    ):
+        return int(value[0]), int(value[1])
+    raise TypeError(f"{func}: {name} must be an int or a (row, col) pair of ints, got {value!r}")
+
+
+def _as_float(a, name, func):
+    """``a`` as an ndarray of floats: floats keep their dtype, ints and bools become float64."""
+    a = np.asarray(a)
+    if np.issubdtype(a.dtype, np.floating):
+        return a
+    if np.issubdtype(a.dtype, np.integer) or a.dtype == np.bool_:
+        return a.astype(np.float64)
+    raise TypeError(f"{func}: {name} must hold real numbers, got dtype {a.dtype}")
+
+
+def _check_stride_pad(stride, pad, func):
+    sh, sw = _pair(stride, "stride", func)
+    ph, pw = _pair(pad, "pad", func)
+    if sh < 1 or sw < 1:
+        raise ValueError(f"{func}: stride must be >= 1, got stride={stride!r}")
+    if ph < 0 or pw < 0:
+        raise ValueError(f"{func}: pad must be >= 0, got pad={pad!r}")
+    return (sh, sw), (ph, pw)
+
+
+def _output_shape(func, in_hw, kernel_hw, stride, pad, shapes):
+    """Output (OH, OW); ``shapes`` is the text naming the arrays for error messages."""
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = in_hw, kernel_hw, stride, pad
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{func}: kernel must be at least 1x1, got {kh}x{kw} ({shapes})")
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(
+            f"{func}: kernel {kh}x{kw} is larger than the padded input "
+            f"{h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, pad={(ph, pw)}; {shapes})"
+        )
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def _pad_image(x, pad):
+    """Zero-pad the last two axes of ``x`` by ``pad = (rows, cols)`` (no copy when 0)."""
+    ph, pw = pad
+    if ph == 0 and pw == 0:
+        return x
+    h, w = x.shape[-2:]
+    x_pad = np.zeros(x.shape[:-2] + (h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    x_pad[..., ph:ph + h, pw:pw + w] = x
+    return x_pad
+
+
+def _copy_batch_last(dst, src):
+    """``dst[..., n] = src[n]``: copy a batch (N, ...) into a buffer whose last axis is N."""
+    n = src.shape[0]
+    # When consecutive images lie a multiple of 4 KiB apart, reading element k of
+    # every image hits the same cache set over and over and the transposing copy
+    # slows down several times; copying 8 images at a time avoids that.
+    step = 8 if src.strides[0] % 4096 == 0 else max(n, 1)
+    for start in range(0, n, step):
+        dst[..., start:start + step] = np.moveaxis(src[start:start + step], 0, -1)
+
+
+def _window_slice(offset, stride, count):
+    """Slice picking ``offset, offset + stride, ...`` (``count`` items): one kernel tap
+    of every receptive field along an axis."""
+    return slice(offset, offset + stride * (count - 1) + 1, stride)
+
+
+def conv_output_size(n, k, stride=1, pad=0):
+    """Output length of a convolution along one axis.
+
+    ``out = (n + 2*pad - k) // stride + 1`` (lecture formula; windows that do
+    not fit at the end are dropped).
+
+    Parameters
+    ----------
+    n : int
+        Input length (height or width).
+    k : int
+        Kernel length.
+    stride : int
+        Step between neighbouring windows, >= 1.
+    pad : int
+        Zeros added on each side, >= 0.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``stride < 1``, ``pad < 0``, ``k < 1``, ``n < 1`` or ``k > n + 2*pad``.
+
+    Examples
+    --------
+    >>> conv_output_size(32, 5)
+    28
+    >>> conv_output_size(7, 3, stride=2, pad=1)
+    4
+    """
+    for name, v in (("n", n), ("k", k), ("stride", stride), ("pad", pad)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"conv_output_size: {name} must be an int, got {v!r}")
+    if stride < 1:
+        raise ValueError(f"conv_output_size: stride must be >= 1, got stride={stride}")
+    if pad < 0:
+        raise ValueError(f"conv_output_size: pad must be >= 0, got pad={pad}")
+    if k < 1:
+        raise ValueError(f"conv_output_size: kernel size must be >= 1, got k={k}")
+    if n < 1:
+        raise ValueError(f"conv_output_size: input size must be >= 1, got n={n}")
+    if n + 2 * pad < k:
+        raise ValueError(
+            f"conv_output_size: kernel size k={k} is larger than the padded input "
+            f"n + 2*pad = {n} + 2*{pad} = {n + 2 * pad}"
+        )
+    return int((n + 2 * pad - k) // stride + 1)
+
+
+# ----------------------------------------------------------------------------
+# im2col / col2im
+# ----------------------------------------------------------------------------
+
+def im2col(x, kernel_size, stride=1, pad=0, batch_last=False):
+    """Copy every receptive field of a batch into one column of a matrix.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+        Input batch (not padded; ``pad`` zeros are added here).
+    kernel_size : int or (int, int)
+        ``(KH, KW)``.
+    stride, pad : int or (int, int)
+    batch_last : bool
+        Order of the columns: ``(n, i, j)`` if False, ``(i, j, n)`` if True.
+        Same numbers, different memory layout; see Notes.
+
+    Returns
+    -------
+    cols : ndarray, shape (C*KH*KW, N*OH*OW)
+        ``cols[(c, p, q), (n, i, j)] = x_pad[n, c, i*SH + p, j*SW + q]``, with
+        ``OH = (H + 2*PH - KH) // SH + 1`` (likewise ``OW``). Rows are ordered
+        like ``w.reshape(F, C*KH*KW)``, so a convolution is ``w.reshape(F, -1) @ cols``.
+
+    Notes
+    -----
+    The loop runs over the KH*KW kernel offsets, never over output pixels:
+    offset ``(p, q)`` of every window at once is the strided slice
+    ``x_pad[:, :, p::SH, q::SW]`` (cut to OH x OW).
+
+    NumPy copies such a slice one contiguous run at a time, and the runs are
+    image rows, only OW numbers long. For narrow outputs (deep layers, small
+    images) the per-run overhead dominates; with ``batch_last=True`` the
+    padded batch is first transposed to (C, Hp, Wp, N), so each run holds
+    ``OW*N`` numbers (stride 1) or ``N`` numbers (larger strides).
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"im2col: x must be 4-D (N, C, H, W), got x.shape={x.shape}")
+    n, c, h, w = x.shape
+    kh, kw = _pair(kernel_size, "kernel_size", "im2col")
+    (sh, sw), (ph, pw) = _check_stride_pad(stride, pad, "im2col")
+    oh, ow = _output_shape("im2col", (h, w), (kh, kw), (sh, sw), (ph, pw), f"x.shape={x.shape}")
+    if batch_last:
+        # One transposing copy to (C, Hp, Wp, N) that also writes the zero border.
+        x_pad = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
+        _copy_batch_last(x_pad[:, ph:ph + h, pw:pw + w], x)
+        cols = np.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+    else:
+        # Channels first, batch second: a view when there is no padding.
+        x_pad = _pad_image(x, (ph, pw)).transpose(1, 0, 2, 3)
+        cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            cols[:, p, q] = x_pad[_taps(p, q, (sh, sw), (oh, ow), batch_last)]
+    return cols.reshape(c * kh * kw, n * oh * ow)
+
+
+def col2im(dcols, x_shape, kernel_size, stride=1, pad=0, batch_last=False):
+    """Fold column gradients back onto the image: the adjoint of :func:`im2col`.
+
+    A pixel that lies in several receptive fields receives the sum of their
+    gradients; gradients that land on the zero padding are dropped.
+
+    Parameters
+    ----------
+    dcols : ndarray, shape (C*KH*KW, N*OH*OW)
+        Gradient with respect to ``im2col(x, kernel_size, stride, pad, batch_last)``
+        (same column order).
+    x_shape : tuple (N, C, H, W)
+    kernel_size : int or (int, int)
+    stride, pad : int or (int, int)
+    batch_last : bool
+        Column order of ``dcols``, as in :func:`im2col`.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+
+    Notes
+    -----
+    Adds one strided slice per kernel offset (KH*KW iterations). Within one
+    offset no two windows touch the same pixel, so a plain ``+=`` is correct
+    (``np.add.at`` would also be correct, but is very slow).
+    """
+    n, c, h, w = x_shape
+    kh, kw = _pair(kernel_size, "kernel_size", "col2im")
+    (sh, sw), (ph, pw) = _check_stride_pad(stride, pad, "col2im")
+    oh, ow = _output_shape("col2im", (h, w), (kh, kw), (sh, sw), (ph, pw), f"x_shape={tuple(x_shape)}")
+    dcols = np.asarray(dcols)
+    if dcols.shape != (c * kh * kw, n * oh * ow):
+        raise ValueError(
+            f"col2im: dcols must have shape (C*KH*KW, N*OH*OW) = {(c * kh * kw, n * oh * ow)} "
+            f"for x_shape={tuple(x_shape)}, got dcols.shape={dcols.shape}"
+        )
+    if batch_last:
+        dcols = dcols.reshape(c, kh, kw, oh, ow, n)
+        dx_pad = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=dcols.dtype)
+    else:
+        dcols = dcols.reshape(c, kh, kw, n, oh, ow)
+        dx_pad = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=dcols.dtype)
+    for p in range(kh):
+        for q in range(kw):
+            dx_pad[_taps(p, q, (sh, sw), (oh, ow), batch_last)] += dcols[:, p, q]
+    dx = np.empty((n, c, h, w), dtype=dcols.dtype)
+    if batch_last:
+        dx[...] = dx_pad[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
+    else:
+        dx[...] = dx_pad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+    return dx
+
+
+def _taps(p, q, stride, out_size, batch_last):
+    """Index of kernel tap ``(p, q)`` of every window in a channels-first padded buffer
+    (C, N, Hp, Wp), or (C, Hp, Wp, N) if ``batch_last``."""
+    rows = _window_slice(p, stride[0], out_size[0])
+    cols = _window_slice(q, stride[1], out_size[1])
+    if batch_last:
+        return np.s_[:, rows, cols]
+    return np.s_[:, :, rows, cols]
+
+
+def _prefers_batch_last(out_width):
+    """Layout choice for :func:`im2col` (measured with NumPy 2 + OpenBLAS, batch 64):
+    rows of 16 or more numbers copy fast enough; below that the batch-last
+    transposes pay for themselves (about 1.7x faster on LeNet's second layer)."""
+    return out_width < 16
+
+
+# ----------------------------------------------------------------------------
+# Single-channel 2-D correlation and convolution
+# ----------------------------------------------------------------------------
+
+def _check_image_kernel(image, kernel, stride, pad, func):
+    image = _as_float(image, "image", func)
+    kernel = _as_float(kernel, "kernel", func)
+    if image.ndim != 2 or kernel.ndim != 2:
+        raise ValueError(
+            f"{func}: expected a 2-D image (H, W) and a 2-D kernel (KH, KW), "
+            f"got image.shape={image.shape} and kernel.shape={kernel.shape}"
+        )
+    stride, pad = _check_stride_pad(stride, pad, func)
+    out_size = _output_shape(func, image.shape, kernel.shape, stride, pad,
+                             f"image.shape={image.shape}, kernel.shape={kernel.shape}")
+    dtype = np.result_type(image.dtype, kernel.dtype)
+    return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), stride, pad, out_size
+
+
+def _correlate2d(image, kernel, stride, pad, out_size):
+    cols = im2col(image[None, None], kernel.shape, stride, pad, _prefers_batch_last(out_size[1]))
+    return (kernel.reshape(1, -1) @ cols).reshape(out_size)
+
+
+def correlate2d(image, kernel, stride=1, pad=0):
+    """Relaxed 2-D convolution (cross-correlation) of one image with one kernel.
+
+    ``out[i, j] = sum_{p,q} image_pad[i*s + p, j*s + q] * kernel[p, q]``
+    (lecture: the "convolution" of deep learning, no kernel flip).
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+    kernel : array_like, shape (KH, KW)
+    stride : int or (int, int)
+        Step between windows (rows, cols), >= 1.
+    pad : int or (int, int)
+        Zeros added on each side (rows, cols), >= 0.
+
+    Returns
+    -------
+    out : ndarray, shape (OH, OW)
+        ``OH = (H + 2*pad - KH) // stride + 1``, likewise ``OW``. Float64 unless
+        the inputs are float32 (ints become float64).
+
+    See Also
+    --------
+    convolve2d : the same with the kernel flipped (true convolution).
+    correlate2d_reference : the loop version from the slide.
+
+    Examples
+    --------
+    >>> correlate2d([[1, 2, 3], [4, 5, 6]], [[1, -1]])
+    array([[-1., -1.],
+           [-1., -1.]])
+    """
+    image, kernel, stride, pad, out_size = _check_image_kernel(image, kernel, stride, pad, "correlate2d")
+    return _correlate2d(image, kernel, stride, pad, out_size)
+
+
+def convolve2d(image, kernel, stride=1, pad=0):
+    """True 2-D convolution: the kernel is flipped in both axes, then correlated.
+
+    ``out[i, j] = sum_{p,q} image_pad[i*s + p, j*s + q] * kernel[KH-1-p, KW-1-q]``
+    (signal-processing definition; with ``stride=1, pad=0`` it equals
+    ``scipy.signal.convolve2d(image, kernel, mode="valid")``).
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W)
+    kernel : array_like, shape (KH, KW)
+    stride, pad : int or (int, int)
+        As in :func:`correlate2d`.
+
+    Returns
+    -------
+    out : ndarray, shape (OH, OW)
+        ``OH = (H + 2*pad - KH) // stride + 1``, likewise ``OW``.
+    """
+    image, kernel, stride, pad, out_size = _check_image_kernel(image, kernel, stride, pad, "convolve2d")
+    return _correlate2d(image, kernel[::-1, ::-1], stride, pad, out_size)
+
+
+def correlate2d_reference(image, kernel, stride=1, pad=0):
+    """Loop version of :func:`correlate2d`, one output pixel at a time (as on the slide).
+
+    ``out[i, j] = sum_{p,q} image_pad[i*s + p, j*s + q] * kernel[p, q]``
+
+    Parameters and return value as in :func:`correlate2d`. Slow; for teaching
+    and tests only.
+    """
+    image, kernel, (sh, sw), pad, (oh, ow) = _check_image_kernel(
+        image, kernel, stride, pad, "correlate2d_reference")
+    image_pad = _pad_image(image, pad)
+    kh, kw = kernel.shape
+    out = np.zeros((oh, ow), dtype=image.dtype)
+    for i in range(oh):
+        for j in range(ow):
+            window = image_pad[i * sh:i * sh + kh, j * sw:j * sw + kw]
+            out[i, j] = np.sum(window * kernel)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# Multi-channel batched convolution layer
+# ----------------------------------------------------------------------------
+
+class ConvCache(NamedTuple):
+    """What :func:`conv2d_forward` keeps for :func:`conv2d_backward`."""
+
+    cols: np.ndarray          # im2col matrix, (C*KH*KW, N*OH*OW); reused for dw
+    w: np.ndarray             # weights (F, C, KH, KW), needed for dx
+    x_shape: tuple            # (N, C, H, W)
+    stride: tuple             # (SH, SW)
+    pad: tuple                # (PH, PW)
+    has_bias: bool            # False -> db is None
+    batch_last: bool          # column order of cols: (i, j, n) if True, else (n, i, j)
+
+
+def _check_conv_inputs(x, w, b, stride, pad, func):
+    x = _as_float(x, "x", func)
+    w = _as_float(w, "w", func)
+    if x.ndim != 4:
+        raise ValueError(f"{func}: x must be 4-D (N, C, H, W), got x.shape={x.shape}")
+    if w.ndim != 4:
+        raise ValueError(f"{func}: w must be 4-D (F, C, KH, KW), got w.shape={w.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"{func}: x has {x.shape[1]} channels (x.shape={x.shape}) "
+            f"but w expects {w.shape[1]} (w.shape={w.shape})"
+        )
+    stride, pad = _check_stride_pad(stride, pad, func)
+    out_size = _output_shape(func, x.shape[2:], w.shape[2:], stride, pad,
+                             f"x.shape={x.shape}, w.shape={w.shape}")
+    dtype = np.result_type(x.dtype, w.dtype)
+    if b is not None:
+        b = _as_float(b, "b", func)
+        if b.shape != (w.shape[0],):
+            raise ValueError(
+                f"{func}: b must have shape (F,) = ({w.shape[0]},) to match w.shape={w.shape}, "
+                f"got b.shape={b.shape}"
+            )
+        b = b.astype(dtype, copy=False)
+    return x.astype(dtype, copy=False), w.astype(dtype, copy=False), b, stride, pad, out_size
+
+
+def conv2d_forward(x, w, b, stride=1, pad=0):
+    """Forward pass of a convolutional layer (fast, im2col + one matrix product).
+
+    ``out[n,f,i,j] = sum_{c,p,q} x_pad[n,c,i*s+p,j*s+q] * w[f,c,p,q] + b[f]``
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+        Input batch.
+    w : array_like, shape (F, C, KH, KW)
+        F filters, each spanning all C input channels.
+    b : array_like, shape (F,), or None
+        One bias per filter; None for a layer without bias.
+    stride : int or (int, int)
+        Step between windows (rows, cols), >= 1.
+    pad : int or (int, int)
+        Zeros added on each side (rows, cols), >= 0.
+
+    Returns
+    -------
+    out : ndarray, shape (N, F, OH, OW)
+        ``OH = (H + 2*PH - KH) // SH + 1``, ``OW = (W + 2*PW - KW) // SW + 1``.
+        Its dtype is ``np.result_type`` of x and w (ints count as float64),
+        so float32 in gives float32 out.
+    cache : ConvCache
+        ``(cols, w, x_shape, stride, pad, has_bias, batch_last)`` for
+        :func:`conv2d_backward`; ``cols`` is the im2col matrix of shape
+        (C*KH*KW, N*OH*OW) (see :func:`im2col` for ``batch_last``).
+
+    Raises
+    ------
+    ValueError
+        On wrong ndim, a channel mismatch, ``b`` of the wrong length, a kernel
+        larger than the padded input, ``stride < 1`` or ``pad < 0``.
+
+    See Also
+    --------
+    conv2d_forward_reference : the same with loops.
+    """
+    x, w, b, stride, pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad, "conv2d_forward")
+    n = x.shape[0]
+    f = w.shape[0]
+    batch_last = _prefers_batch_last(ow)
+    cols = im2col(x, w.shape[2:], stride, pad, batch_last)
+    out_fm = np.matmul(w.reshape(f, -1), cols)          # (F, N*OH*OW), one BLAS call
+    # Back to NCHW; the bias is added during that copy instead of in a separate pass.
+    if batch_last:
+        out_nf = out_fm.reshape(f, oh * ow, n).transpose(2, 0, 1)
+    else:
+        out_nf = out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2)
+    out = np.empty((n, f, oh * ow), dtype=out_fm.dtype)
+    if b is None:
+        np.copyto(out, out_nf)
+    else:
+        np.add(out_nf, b[:, None], out=out)
+    cache = ConvCache(cols, w, x.shape, stride, pad, b is not None, batch_last)
+    return out.reshape(n, f, oh, ow), cache
+
+
+def conv2d_backward(dout, cache, *, need_dx=True):
+    """Backward pass of :func:`conv2d_forward`.
+
+    With ``dout = dL/dout`` (lecture: upstream gradient times local gradient)
+
+    - ``db[f] = sum_{n,i,j} dout[n,f,i,j]``
+    - ``dw[f,c,p,q] = sum_{n,i,j} dout[n,f,i,j] * x_pad[n,c,i*s+p,j*s+q]``
+    - ``dx_pad[n,c,i*s+p,j*s+q] += sum_f dout[n,f,i,j] * w[f,c,p,q]``
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, F, OH, OW)
+        Upstream gradient; cast to the forward pass's dtype.
+    cache : ConvCache
+        From :func:`conv2d_forward`.
+    need_dx : bool, keyword-only
+        False skips the input gradient (``dx`` is None), e.g. for the first
+        layer of a network, whose input needs no gradient.
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W), or None if ``need_dx`` is False
+    dw : ndarray, shape (F, C, KH, KW)
+    db : ndarray, shape (F,), or None if the forward pass had ``b=None``
+    """
+    cols, w, x_shape, stride, pad, has_bias, batch_last = cache
+    n, c, h, wd = x_shape
+    f, _, kh, kw = w.shape
+    dtype = cols.dtype
+    oh = (h + 2 * pad[0] - kh) // stride[0] + 1
+    ow = (wd + 2 * pad[1] - kw) // stride[1] + 1
+    dout = _as_float(dout, "dout", "conv2d_backward")
+    if dout.shape != (n, f, oh, ow):
+        raise ValueError(
+            f"conv2d_backward: dout must have the forward output's shape {(n, f, oh, ow)}, "
+            f"got dout.shape={dout.shape}"
+        )
+    # Same column order as the forward product; this copy also casts to its dtype.
+    if batch_last:
+        dout_fm = np.empty((f, oh * ow, n), dtype=dtype)
+        _copy_batch_last(dout_fm, dout.reshape(n, f, oh * ow))
+    else:
+        dout_fm = np.empty((f, n, oh * ow), dtype=dtype)
+        dout_fm[...] = dout.reshape(n, f, oh * ow).transpose(1, 0, 2)
+    dout_fm = dout_fm.reshape(f, n * oh * ow)
+
+    db = dout_fm.sum(axis=1) if has_bias else None
+    dw = np.matmul(dout_fm, cols.T).reshape(w.shape)    # BLAS reads cols.T without a copy
+    if not need_dx:
+        return None, dw, db
+    dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
+    dx = col2im(dcols, x_shape, (kh, kw), stride, pad, batch_last)
+    return dx, dw, db
+
+
+def conv2d_forward_reference(x, w, b, stride=1, pad=0):
+    """Loop version of :func:`conv2d_forward` (CS231n style: loops over n, f, i, j).
+
+    ``out[n,f,i,j] = sum_{c,p,q} x_pad[n,c,i*s+p,j*s+q] * w[f,c,p,q] + b[f]``
+
+    Parameters and ``out`` as in :func:`conv2d_forward`; ``cache`` is
+    ``(x, w, b, stride, pad)`` for :func:`conv2d_backward_reference`.
+    Slow; for teaching and tests only.
+    """
+    x, w, b, (sh, sw), pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad,
+                                                          "conv2d_forward_reference")
+    n_images, _, _, _ = x.shape
+    n_filters, _, kh, kw = w.shape
+    x_pad = _pad_image(x, pad)
+    out = np.zeros((n_images, n_filters, oh, ow), dtype=x.dtype)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x_pad[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    out[n, f, i, j] = np.sum(window * w[f])
+                    if b is not None:
+                        out[n, f, i, j] += b[f]
+    return out, (x, w, b, (sh, sw), pad)
+
+
+def conv2d_backward_reference(dout, cache):
+    """Loop version of :func:`conv2d_backward` (loops over n, f, i, j).
+
+    Each output pixel sends ``dout[n,f,i,j] * w[f]`` back to its window of
+    ``x_pad`` and ``dout[n,f,i,j] * window`` to ``dw[f]``.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, F, OH, OW)
+    cache : tuple
+        From :func:`conv2d_forward_reference`.
+
+    Returns
+    -------
+    dx, dw, db
+        Shapes of x, w and b; ``db`` is None when ``b`` was None.
+    """
+    x, w, b, (sh, sw), (ph, pw) = cache
+    dout = np.asarray(dout, dtype=x.dtype)
+    n_images, _, h, wd = x.shape
+    n_filters, _, kh, kw = w.shape
+    _, _, oh, ow = dout.shape
+    x_pad = _pad_image(x, (ph, pw))
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    db = None if b is None else np.zeros_like(b)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    rows = slice(i * sh, i * sh + kh)
+                    cols = slice(j * sw, j * sw + kw)
+                    dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+                    if db is not None:
+                        db[f] += dout[n, f, i, j]
+    dx = dx_pad[:, :, ph:ph + h, pw:pw + wd].copy()
+    return dx, dw, db

@@ -1,0 +1,436 @@
+"""Pooling: max, average and L2 pooling over sliding windows, forward and backward.
+
+Each channel of each image is pooled on its own. With window ``(KH, KW)`` and
+stride ``(SH, SW)`` the output has
+
+    OH = (H - KH) // SH + 1,   OW = (W - KW) // SW + 1
+
+rows and columns; windows that would stick out past the border are dropped
+(floor), as in PyTorch. The lecture's formulas, for window ``R_ij`` (rows
+``i*SH .. i*SH+KH-1``, columns ``j*SW .. j*SW+KW-1``):
+
+    max pooling:      out[n,c,i,j] = max_{(r,s) in R_ij} x[n,c,r,s]
+    average pooling:  out[n,c,i,j] = mean_{(r,s) in R_ij} x[n,c,r,s]
+    L2 pooling:       out[n,c,i,j] = sqrt(sum_{(r,s) in R_ij} x[n,c,r,s]**2)
+
+The fast versions loop over the KH*KW positions inside the window (one
+strided slice of the whole batch each), never over output pixels; the
+``*_reference`` versions loop over output pixels as on the slide.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+
+from .conv import _as_float, _pair, _window_slice
+
+__all__ = [
+    "pool_output_size",
+    "maxpool2d_forward",
+    "maxpool2d_backward",
+    "avgpool2d_forward",
+    "avgpool2d_backward",
+    "l2pool2d_forward",
+    "l2pool2d_backward",
+    "maxpool2d_forward_reference",
+    "maxpool2d_backward_reference",
+    "avgpool2d_forward_reference",
+    "avgpool2d_backward_reference",
+    "l2pool2d_forward_reference",
+    "l2pool2d_backward_reference",
+    "MaxPoolCache",
+    "AvgPoolCache",
+    "L2PoolCache",
+]
+
+
+# ----------------------------------------------------------------------------
+# Shapes and argument checks
+# ----------------------------------------------------------------------------
+
+def pool_output_size(n, size, stride=None):
+    """Output length of a pooling layer along one axis.
+
+    ``out = (n - size) // stride + 1``; windows that do not fit are dropped.
+
+    Parameters
+    ----------
+    n : int
+        Input length.
+    size : int
+        Window length, 1 <= size <= n.
+    stride : int or None
+        Step between windows, >= 1; None means ``stride = size``
+        (non-overlapping windows).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> pool_output_size(28, 2)
+    14
+    >>> pool_output_size(13, 3, stride=2)
+    6
+    """
+    stride = size if stride is None else stride
+    for name, v in (("n", n), ("size", size), ("stride", stride)):
+        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
+            raise TypeError(f"pool_output_size: {name} must be an int, got {v!r}")
+    if size < 1 or stride < 1:
+        raise ValueError(f"pool_output_size: size and stride must be >= 1, got size={size}, stride={stride}")
+    if size > n:
+        raise ValueError(f"pool_output_size: window size={size} is larger than the input n={n}")
+    return int((n - size) // stride + 1)
+
+
+def _check_pool_input(x, size, stride, func):
+    """Validate; return (x as float array, (KH, KW), (SH, SW), (OH, OW))."""
+    x = _as_float(x, "x", func)
+    if x.ndim != 4:
+        raise ValueError(f"{func}: x must be 4-D (N, C, H, W), got x.shape={x.shape}")
+    kh, kw = _pair(size, "size", func)
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", func)
+    if kh < 1 or kw < 1:
+        raise ValueError(f"{func}: window size must be >= 1, got size={size!r}")
+    if sh < 1 or sw < 1:
+        raise ValueError(f"{func}: stride must be >= 1, got stride={stride!r}")
+    h, w = x.shape[2:]
+    if kh > h or kw > w:
+        raise ValueError(
+            f"{func}: window {kh}x{kw} is larger than the input {h}x{w} (x.shape={x.shape})"
+        )
+    return x, (kh, kw), (sh, sw), ((h - kh) // sh + 1, (w - kw) // sw + 1)
+
+
+def _check_dout(dout, expected_shape, dtype, func):
+    dout = _as_float(dout, "dout", func)
+    if dout.shape != tuple(expected_shape):
+        raise ValueError(
+            f"{func}: dout must have the forward output's shape {tuple(expected_shape)}, "
+            f"got dout.shape={dout.shape}"
+        )
+    return dout.astype(dtype, copy=False)
+
+
+def _tap(p, q, stride, out_size):
+    """Index of position ``(p, q)`` inside every window: a strided slice of (N, C, H, W)."""
+    return np.s_[:, :, _window_slice(p, stride[0], out_size[0]), _window_slice(q, stride[1], out_size[1])]
+
+
+def _taps(size, stride, out_size):
+    """``(k, index)`` for every window position, ``k = p*KW + q`` in row-major order."""
+    kh, kw = size
+    return [(p * kw + q, _tap(p, q, stride, out_size)) for p in range(kh) for q in range(kw)]
+
+
+# ----------------------------------------------------------------------------
+# Max pooling
+# ----------------------------------------------------------------------------
+
+class MaxPoolCache(NamedTuple):
+    """What :func:`maxpool2d_forward` keeps for :func:`maxpool2d_backward`."""
+
+    argmax: np.ndarray   # (N, C, OH, OW): position p*KW + q of each window's maximum
+    x_shape: tuple       # (N, C, H, W)
+    size: tuple          # (KH, KW)
+    stride: tuple        # (SH, SW)
+    dtype: np.dtype
+
+
+def maxpool2d_forward(x, size=2, stride=None):
+    """Max pooling, forward: ``out[n,c,i,j] = max of x[n,c]`` over window ``(i, j)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+    size : int or (int, int)
+        Window ``(KH, KW)``.
+    stride : int or (int, int) or None
+        Step between windows ``(SH, SW)``; None means ``stride = size``.
+        ``stride < size`` gives overlapping windows.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``. Same float
+        dtype as ``x`` (ints become float64).
+    cache : MaxPoolCache
+        ``(argmax, x_shape, size, stride, dtype)``; ``argmax`` holds the
+        row-major position ``p*KW + q`` of each window's maximum (the first
+        one on ties).
+
+    Notes
+    -----
+    A window containing NaN gives NaN (as ``np.max``); which of its elements
+    then receives the gradient is unspecified.
+    """
+    x, size, stride, out_size = _check_pool_input(x, size, stride, "maxpool2d_forward")
+    taps = _taps(size, stride, out_size)
+    out = x[taps[0][1]].copy()
+    position = np.min_scalar_type(len(taps) - 1).type    # uint8 for windows up to 16x16
+    argmax = np.zeros(out.shape, dtype=position)
+    for k, tap in taps[1:]:
+        # One strided read into a contiguous copy; the three operations below
+        # then run at full (SIMD) speed. Masked assignment (argmax[better] = k)
+        # or np.where would be several times slower.
+        candidate = np.ascontiguousarray(x[tap])
+        # Strictly greater: on a tie the earlier (row-major) position keeps the gradient.
+        better = candidate > out
+        np.maximum(out, candidate, out=out)
+        # k grows along the loop, so "the last k that was better" is a running maximum.
+        np.maximum(argmax, better * position(k), out=argmax)
+    return out, MaxPoolCache(argmax, x.shape, size, stride, x.dtype)
+
+
+def maxpool2d_backward(dout, cache):
+    """Max pooling, backward: each window sends its whole upstream gradient to its arg-max.
+
+    ``dx[n,c,r,s] = sum of dout[n,c,i,j]`` over the windows ``(i, j)`` whose
+    (first) maximum is at ``(r, s)``; all other entries are 0. With
+    overlapping windows an element can collect from several windows.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, OH, OW)
+    cache : MaxPoolCache
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+    """
+    argmax, x_shape, size, stride, dtype = cache
+    out_size = argmax.shape[2:]
+    dout = _check_dout(dout, argmax.shape, dtype, "maxpool2d_backward")
+    dx = np.zeros(x_shape, dtype=dtype)
+    overlapping = stride[0] < size[0] or stride[1] < size[1]
+    for k, tap in _taps(size, stride, out_size):
+        routed = dout * (argmax == k)          # dout where position k won, else 0
+        if overlapping:
+            dx[tap] += routed
+        else:
+            dx[tap] = routed                   # each element lies in one window at most
+    return dx
+
+
+def maxpool2d_forward_reference(x, size=2, stride=None):
+    """Loop version of :func:`maxpool2d_forward` (one output pixel at a time).
+
+    Returns ``out`` and ``cache = (x, size, stride)`` for
+    :func:`maxpool2d_backward_reference`.
+    """
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "maxpool2d_forward_reference")
+    n_images, channels = x.shape[:2]
+    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    out[n, c, i, j] = np.max(x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
+    return out, (x, (kh, kw), (sh, sw))
+
+
+def maxpool2d_backward_reference(dout, cache):
+    """Loop version of :func:`maxpool2d_backward`; ``np.argmax`` picks the first maximum."""
+    x, (kh, kw), (sh, sw) = cache
+    dout = np.asarray(dout, dtype=x.dtype)
+    dx = np.zeros_like(x)
+    n_images, channels, oh, ow = dout.shape
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    r, s = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * sh + r, j * sw + s] += dout[n, c, i, j]
+    return dx
+
+
+# ----------------------------------------------------------------------------
+# Average pooling
+# ----------------------------------------------------------------------------
+
+class AvgPoolCache(NamedTuple):
+    """What :func:`avgpool2d_forward` keeps for :func:`avgpool2d_backward` (no arrays)."""
+
+    x_shape: tuple
+    size: tuple
+    stride: tuple
+    out_size: tuple
+    dtype: np.dtype
+
+
+def avgpool2d_forward(x, size=2, stride=None):
+    """Average pooling, forward: ``out[n,c,i,j] = mean of x[n,c]`` over window ``(i, j)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+    size : int or (int, int)
+    stride : int or (int, int) or None
+        None means ``stride = size``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
+    cache : AvgPoolCache
+        ``(x_shape, size, stride, out_size, dtype)``.
+    """
+    x, size, stride, out_size = _check_pool_input(x, size, stride, "avgpool2d_forward")
+    taps = _taps(size, stride, out_size)
+    total = x[taps[0][1]].copy()
+    for _, tap in taps[1:]:
+        total += x[tap]
+    total /= len(taps)
+    return total, AvgPoolCache(x.shape, size, stride, out_size, x.dtype)
+
+
+def avgpool2d_backward(dout, cache):
+    """Average pooling, backward: every element of a window gets ``dout / (KH*KW)``.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, OH, OW)
+    cache : AvgPoolCache
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Overlapping windows add up; elements in no window get 0.
+    """
+    x_shape, size, stride, out_size, dtype = cache
+    dout = _check_dout(dout, x_shape[:2] + tuple(out_size), dtype, "avgpool2d_backward")
+    share = dout / (size[0] * size[1])
+    dx = np.zeros(x_shape, dtype=dtype)
+    for _, tap in _taps(size, stride, out_size):
+        dx[tap] += share
+    return dx
+
+
+def avgpool2d_forward_reference(x, size=2, stride=None):
+    """Loop version of :func:`avgpool2d_forward`; cache is ``(x, size, stride)``."""
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "avgpool2d_forward_reference")
+    n_images, channels = x.shape[:2]
+    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    out[n, c, i, j] = np.mean(x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
+    return out, (x, (kh, kw), (sh, sw))
+
+
+def avgpool2d_backward_reference(dout, cache):
+    """Loop version of :func:`avgpool2d_backward`."""
+    x, (kh, kw), (sh, sw) = cache
+    dout = np.asarray(dout, dtype=x.dtype)
+    dx = np.zeros_like(x)
+    n_images, channels, oh, ow = dout.shape
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[n, c, i, j] / (kh * kw)
+    return dx
+
+
+# ----------------------------------------------------------------------------
+# L2 pooling
+# ----------------------------------------------------------------------------
+
+class L2PoolCache(NamedTuple):
+    """What :func:`l2pool2d_forward` keeps for :func:`l2pool2d_backward`."""
+
+    x: np.ndarray        # input (N, C, H, W)
+    out: np.ndarray      # output (N, C, OH, OW)
+    size: tuple
+    stride: tuple
+
+
+def l2pool2d_forward(x, size=2, stride=None):
+    """L2 pooling, forward: ``out[n,c,i,j] = sqrt(sum of x[n,c]**2)`` over window ``(i, j)``.
+
+    Parameters
+    ----------
+    x : array_like, shape (N, C, H, W)
+    size : int or (int, int)
+    stride : int or (int, int) or None
+        None means ``stride = size``.
+
+    Returns
+    -------
+    out : ndarray, shape (N, C, OH, OW)
+        ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
+    cache : L2PoolCache
+        ``(x, out, size, stride)``.
+    """
+    x, size, stride, out_size = _check_pool_input(x, size, stride, "l2pool2d_forward")
+    squares = x * x
+    taps = _taps(size, stride, out_size)
+    out = squares[taps[0][1]].copy()
+    for _, tap in taps[1:]:
+        out += squares[tap]
+    np.sqrt(out, out=out)
+    return out, L2PoolCache(x, out, size, stride)
+
+
+def l2pool2d_backward(dout, cache):
+    """L2 pooling, backward: ``d out / d x[r,s] = x[r,s] / out`` for every element of the window.
+
+    Where ``out == 0`` the window is all zeros and ``x / out`` is 0/0; we
+    define the gradient there as 0 (a subgradient of the norm at 0, and what
+    ``x * anything`` gives for ``x = 0``), so no NaN appears.
+
+    Parameters
+    ----------
+    dout : array_like, shape (N, C, OH, OW)
+    cache : L2PoolCache
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W)
+        Overlapping windows add up.
+    """
+    x, out, size, stride = cache
+    dout = _check_dout(dout, out.shape, x.dtype, "l2pool2d_backward")
+    scale = np.zeros_like(out)
+    np.divide(dout, out, out=scale, where=out > 0)
+    dx = np.zeros_like(x)
+    for _, tap in _taps(size, stride, out.shape[2:]):
+        dx[tap] += scale * x[tap]
+    return dx
+
+
+def l2pool2d_forward_reference(x, size=2, stride=None):
+    """Loop version of :func:`l2pool2d_forward`; cache is ``(x, size, stride)``."""
+    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "l2pool2d_forward_reference")
+    n_images, channels = x.shape[:2]
+    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    out[n, c, i, j] = np.sqrt(np.sum(window ** 2))
+    return out, (x, (kh, kw), (sh, sw))
+
+
+def l2pool2d_backward_reference(dout, cache):
+    """Loop version of :func:`l2pool2d_backward` (0 for all-zero windows)."""
+    x, (kh, kw), (sh, sw) = cache
+    dout = np.asarray(dout, dtype=x.dtype)
+    dx = np.zeros_like(x)
+    n_images, channels, oh, ow = dout.shape
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    norm = np.sqrt(np.sum(window ** 2))
+                    if norm > 0:
+                        dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[n, c, i, j] * window / norm
+    return dx
