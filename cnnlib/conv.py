@@ -320,8 +320,18 @@ def _check_image_kernel(image, kernel, stride, pad, func):
 
 
 def _correlate2d(image, kernel, stride, pad, out_size):
-    cols = im2col(image[None, None], kernel.shape, stride, pad, _prefers_batch_last(out_size[1]))
-    return (kernel.reshape(1, -1) @ cols).reshape(out_size)
+    # One image: add up KH*KW shifted (strided) copies of the image, each times
+    # one kernel entry -- the slide's sum in another order. For a single image
+    # this beats im2col, whose matrix would be KH*KW times the image size.
+    image_pad = _pad_image(image, pad)
+    out = np.zeros(out_size, dtype=image.dtype)
+    term = np.empty_like(out)
+    for p in range(kernel.shape[0]):
+        rows = _window_slice(p, stride[0], out_size[0])
+        for q in range(kernel.shape[1]):
+            np.multiply(image_pad[rows, _window_slice(q, stride[1], out_size[1])], kernel[p, q], out=term)
+            out += term
+    return out
 
 
 def correlate2d(image, kernel, stride=1, pad=0):

@@ -121,6 +121,11 @@ def _tap(p, q, stride, out_size):
     return np.s_[:, :, _window_slice(p, stride[0], out_size[0]), _window_slice(q, stride[1], out_size[1])]
 
 
+def _overlapping(size, stride):
+    """True if neighbouring windows share elements (then backward must add, not write)."""
+    return stride[0] < size[0] or stride[1] < size[1]
+
+
 def _taps(size, stride, out_size):
     """``(k, index)`` for every window position, ``k = p*KW + q`` in row-major order."""
     kh, kw = size
@@ -206,13 +211,13 @@ def maxpool2d_backward(dout, cache):
     out_size = argmax.shape[2:]
     dout = _check_dout(dout, argmax.shape, dtype, "maxpool2d_backward")
     dx = np.zeros(x_shape, dtype=dtype)
-    overlapping = stride[0] < size[0] or stride[1] < size[1]
+    overlapping = _overlapping(size, stride)
     for k, tap in _taps(size, stride, out_size):
-        routed = dout * (argmax == k)          # dout where position k won, else 0
         if overlapping:
-            dx[tap] += routed
+            dx[tap] += dout * (argmax == k)
         else:
-            dx[tap] = routed                   # each element lies in one window at most
+            # Each element lies in one window at most: write, no need to add.
+            np.multiply(dout, argmax == k, out=dx[tap])
     return dx
 
 
@@ -306,8 +311,12 @@ def avgpool2d_backward(dout, cache):
     dout = _check_dout(dout, x_shape[:2] + tuple(out_size), dtype, "avgpool2d_backward")
     share = dout / (size[0] * size[1])
     dx = np.zeros(x_shape, dtype=dtype)
+    overlapping = _overlapping(size, stride)
     for _, tap in _taps(size, stride, out_size):
-        dx[tap] += share
+        if overlapping:
+            dx[tap] += share
+        else:
+            dx[tap] = share
     return dx
 
 
@@ -397,11 +406,17 @@ def l2pool2d_backward(dout, cache):
     """
     x, out, size, stride = cache
     dout = _check_dout(dout, out.shape, x.dtype, "l2pool2d_backward")
-    scale = np.zeros_like(out)
-    np.divide(dout, out, out=scale, where=out > 0)
+    # out == 0 only for an all-zero window, whose x factors below are 0 anyway:
+    # dividing by 1 there instead of 0 gives dx = 0 without a NaN (and avoids
+    # the slow masked divide).
+    scale = dout / (out + (out == 0))
     dx = np.zeros_like(x)
+    overlapping = _overlapping(size, stride)
     for _, tap in _taps(size, stride, out.shape[2:]):
-        dx[tap] += scale * x[tap]
+        if overlapping:
+            dx[tap] += scale * x[tap]
+        else:
+            np.multiply(scale, x[tap], out=dx[tap])
     return dx
 
 

@@ -107,11 +107,10 @@ def test_convolve2d_flips_the_kernel():
     assert not np.allclose(convolve2d(image, kernel), correlate2d(image, kernel))
 
 
-def test_correlate2d_wide_image_matches_scipy():
-    # Wide outputs take the other im2col memory layout; check it too.
+def test_correlate2d_larger_image_matches_scipy():
     rng = np.random.default_rng(9)
-    image = rng.standard_normal((21, 70))
-    kernel = rng.standard_normal((4, 3))
+    image = rng.standard_normal((61, 70))
+    kernel = rng.standard_normal((9, 4))
     np.testing.assert_allclose(correlate2d(image, kernel), signal.correlate2d(image, kernel, mode="valid"),
                                rtol=0, atol=1e-12)
 
@@ -121,9 +120,10 @@ def test_correlate2d_wide_image_matches_scipy():
 # ----------------------------------------------------------------------------
 
 def test_lecture_vertical_edge_on_bar():
-    # The slide's row "0 3 3 0 0 -3 -3 0" is what a dark-to-bright edge on the
-    # left gives under true convolution (kernel flipped to [-1, 0, 1]):
-    # columns 1-2 see the bar's left edge, columns 5-6 its right edge.
+    # The slide's row "0 3 3 0 0 -3 -3 0" needs a bright-to-dark edge on the
+    # left under cross-correlation (each output is 3 * (left column - right column)).
+    # For the bright bar that happens with the true convolution, whose flipped
+    # kernel rows are [-1, 0, 1]: outputs 1-2 see the bar's left edge, 5-6 its right edge.
     expected_row = [0, 3, 3, 0, 0, -3, -3, 0]
     np.testing.assert_array_equal(convolve2d(bar_image(), VERTICAL_EDGE), np.tile(expected_row, (8, 1)))
     # Cross-correlation (no flip) of the same bright bar gives the opposite signs ...

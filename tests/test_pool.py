@@ -60,8 +60,8 @@ def test_lecture_max_pooling():
     expected[2, 0] = 30   # 3
     expected[3, 3] = 40   # 4
     np.testing.assert_array_equal(dx[0, 0], expected)
-    np.testing.assert_array_equal(P.maxpool2d_backward_reference(dout, P.maxpool2d_forward_reference(LECTURE_X)[1])[0, 0],
-                                  expected)
+    _, ref_cache = P.maxpool2d_forward_reference(LECTURE_X)
+    np.testing.assert_array_equal(P.maxpool2d_backward_reference(dout, ref_cache)[0, 0], expected)
 
 
 def test_lecture_average_pooling():
