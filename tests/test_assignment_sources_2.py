@@ -1,0 +1,245 @@
+"""The conv_backprop and lenet_training source notebooks keep the assignment contract.
+
+Fast tests read the notebooks (and their generators and sample variants) without
+running them. Slow tests execute them with nbclient as nbgrader would: the
+instructor's solutions must pass every test, within the time budget. Release,
+the student versions and the graded samples are covered end to end by
+tests/test_autograder.py (``python -m autograder demo``).
+"""
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_output
+
+from conftest import mnist_test_dir
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("conv_backprop", "lenet_training")
+REQUIRED_VARIANTS = {"reference", "untouched", "syntax_error", "exception", "missing_function", "infinite_loop"}
+HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def load_module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def notebook(assignment: str):
+    return nbformat.read(REPO / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def answer_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and nbgrader_meta(c).get("solution")]
+
+
+def grade_test_cells(nb):
+    return [c for c in nb.cells if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")]
+
+
+def without_hidden_tests(source: str) -> str:
+    kept, inside = [], False
+    for line in source.splitlines():
+        if HIDDEN[0] in line:
+            inside = True
+        elif HIDDEN[1] in line:
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+# --- fast: the files ----------------------------------------------------------
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_committed_notebook_equals_what_the_generator_writes(assignment):
+    generator = load_module(REPO / "assignments" / assignment / "make_notebook.py", f"make_{assignment}")
+    committed = (REPO / "assignments" / assignment / f"{assignment}.ipynb").read_text(encoding="utf-8")
+    assert committed == generator.render(), f"run python assignments/{assignment}/make_notebook.py"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_notebook_is_a_clean_nbgrader_source(assignment):
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    nb = notebook(assignment)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4 and nb.metadata.kernelspec.name == "python3"
+    validator = MetadataValidator()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "commit notebooks without outputs"
+        validator.validate_cell(cell)
+        meta = nbgrader_meta(cell)
+        if meta:
+            assert meta["schema_version"] == 3
+            assert set(meta) >= {"grade", "solution", "locked", "grade_id", "schema_version"}
+            assert ("points" in meta) == bool(meta["grade"]), meta["grade_id"]
+    grade_ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if nbgrader_meta(c)]
+    assert len(grade_ids) == len(set(grade_ids))
+    written = [c for c in nb.cells if c.cell_type == "markdown" and nbgrader_meta(c).get("grade")
+               and nbgrader_meta(c).get("solution")]
+    assert written and all(nbgrader_meta(c)["points"] > 0 for c in written), "a manually graded written answer"
+    setup = nb.cells[1].source
+    assert "import cnnlib" in setup and "%pip install" in setup and 'COURSE_GIT_URL = "git+https://github.com/OWNER/' in setup
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_each_function_sits_alone_in_its_answer_cell_followed_by_its_tests(assignment):
+    nb = notebook(assignment)
+    index = {id(c): i for i, c in enumerate(nb.cells)}
+    for cell in answer_cells(nb):
+        meta = nbgrader_meta(cell)
+        tree = ast.parse(cell.source)
+        functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef)]
+        assert functions == [meta["grade_id"]], "grade_id = the one function of the cell"
+        assert not meta["grade"] and not meta["locked"]
+        # The def line and docstring stay outside the solution; the solution is inside.
+        head, _, rest = cell.source.partition(SOLUTION[0])
+        assert f"def {meta['grade_id']}(" in head and '"""' in head and SOLUTION[1] in rest
+        following = nb.cells[index[id(cell)] + 1]
+        fmeta = nbgrader_meta(following)
+        assert fmeta.get("grade_id") == f"test_{meta['grade_id']}"
+        assert fmeta["grade"] and fmeta["locked"] and not fmeta["solution"] and fmeta["points"] > 0
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_test_cells_teach_and_hide(assignment):
+    for cell in grade_test_cells(notebook(assignment)):
+        source = cell.source
+        gid = nbgrader_meta(cell)["grade_id"]
+        assert gid.startswith("test_")
+        assert source.index(HIDDEN[0]) < source.index(HIDDEN[1]), gid
+        assert "from cnnlib.checks import" in source, f"{gid}: use cnnlib.checks"
+        assert "assert " not in source, f"{gid}: bare asserts say nothing to the student"
+        if re.search(r"standard_normal|integers\(|permutation\(|\.random\(", source):
+            assert re.search(r"default_rng\(\d+\)", without_hidden_tests(source)), f"{gid}: seed the visible tests"
+            hidden = source[source.index(HIDDEN[0]):]
+            if re.search(r"rng_hidden\.", hidden):
+                assert re.search(r"rng_hidden = np\.random\.default_rng\(\d+\)", hidden), gid
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_test_lines_appear_nowhere_else(assignment):
+    """The grader looks for hidden-test lines in feedback; a line that is also public would look like a leak."""
+    from autograder.feedback import secret_lines
+
+    nb = notebook(assignment)
+    public = "\n".join(without_hidden_tests(c.source) for c in nb.cells)
+    assert not [line for line in secret_lines(nb) if line in public]
+
+
+def test_conv_backprop_covers_stride_and_padding():
+    nb = notebook("conv_backprop")
+    for gid in ("test_conv_forward_naive", "test_conv_backward_naive"):
+        source = next(c.source for c in grade_test_cells(nb) if nbgrader_meta(c)["grade_id"] == gid)
+        visible, hidden = without_hidden_tests(source), source[source.index(HIDDEN[0]):]
+        for part in (visible, hidden):
+            assert re.search(r"stride=[2-9]", part) and re.search(r"pad=[1-9]", part)
+    assert "rtol=" in source
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_variants_list_every_test_cell(assignment):
+    nb = notebook(assignment)
+    points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in grade_test_cells(nb)}
+    answers = {nbgrader_meta(c)["grade_id"] for c in answer_cells(nb)}
+    variants = load_module(REPO / "autograder" / "samples" / assignment / "variants.py", f"variants_{assignment}").VARIANTS
+    assert REQUIRED_VARIANTS <= set(variants)
+    assert variants["reference"]["expected"] == points
+    assert all(v == 0 for v in variants["untouched"]["expected"].values())
+    for name, variant in variants.items():
+        assert set(variant["expected"]) == set(points), name
+        assert all(0 <= variant["expected"][g] <= points[g] for g in points), name
+        assert set(variant.get("cells", {})) <= answers, name
+        assert set(variant.get("feedback", {})) <= set(points), name
+        for source in variant.get("cells", {}).values():
+            if name != "syntax_error":
+                ast.parse(source)
+
+
+def test_partial_credit_is_the_number_the_cell_displays():
+    """nbgrader scores a test cell by the number it displays last (nbgrader.utils.determine_grade):
+    the mechanism test_trained_lenet5 uses for its accuracy bands."""
+    from nbgrader.utils import determine_grade
+
+    cell = new_code_cell("float(points)", metadata={"nbgrader": {
+        "grade": True, "solution": False, "locked": True, "grade_id": "test_x", "points": 4, "schema_version": 3}})
+    cell.outputs = [new_output("stream", name="stdout", text="accuracy 0.32 -> 1 of 4 points\n"),
+                    new_output("execute_result", data={"text/plain": "1.0"}, execution_count=1)]
+    assert determine_grade(cell) == (1.0, 4.0)
+    cell.outputs[1] = new_output("execute_result", data={"text/plain": "4.0"}, execution_count=1)
+    assert determine_grade(cell) == (4.0, 4.0)
+    cell.outputs = [new_output("error", ename="CheckFailure", evalue="below the lowest band", traceback=[])]
+    assert determine_grade(cell) == (0, 4.0)
+
+
+def test_lenet_bands_in_the_notebook_are_the_generators():
+    generator = load_module(REPO / "assignments" / "lenet_training" / "make_notebook.py", "make_lenet_bands")
+    source = next(c.source for c in grade_test_cells(notebook("lenet_training"))
+                  if nbgrader_meta(c)["grade_id"] == "test_trained_lenet5")
+    assert f"_bands = {generator.ACCURACY_BANDS!r}" in source
+    assert source.rstrip().endswith(f"float(_points)\n{HIDDEN[1]}")
+    assert 'load_mnist("test", download=False)' in source and "INSTRUCTOR" in source
+    assert generator.ACCURACY_BANDS[0][1] == generator.ACCURACY_POINTS
+    training = next(c.source for c in notebook("lenet_training").cells if c.get("id") == "training_run")
+    assert 'os.environ.get("NBGRADER_EXECUTION")' in training and "model.save(WEIGHTS_FILE)" in training
+    assert "os.remove(WEIGHTS_FILE)" in training
+
+
+# --- slow: run the solutions as nbgrader would ------------------------------------
+
+def execute(assignment: str, tmp_path: Path, grading: bool):
+    from nbclient import NotebookClient
+
+    nb = notebook(assignment)
+    env_before = os.environ.get("NBGRADER_EXECUTION")
+    if grading:
+        os.environ["NBGRADER_EXECUTION"] = "autograde"
+    try:
+        start = time.monotonic()
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        seconds = time.monotonic() - start
+    finally:
+        if env_before is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = env_before
+    errors = {c.get("id"): o.get("evalue", "") for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"
+              or (o.output_type == "stream" and o.name == "stderr" and c in grade_test_cells(nb))}
+    return nb, seconds, errors
+
+
+@pytest.mark.slow
+def test_conv_backprop_solution_passes_quickly(tmp_path):
+    _, seconds, errors = execute("conv_backprop", tmp_path, grading=True)
+    assert not errors
+    assert seconds < 60
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(mnist_test_dir() is None, reason="needs the MNIST test set in $CNNLIB_DATA")
+def test_lenet_solution_earns_every_band_under_the_grading_budget(tmp_path):
+    nb, seconds, errors = execute("lenet_training", tmp_path, grading=True)
+    assert not errors
+    cell = next(c for c in nb.cells if c.get("id") == "test_trained_lenet5")
+    shown = [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"]
+    assert shown == ["4.0"]
+    assert (tmp_path / "lenet5_weights.npz").exists()
+    assert seconds < 120  # about 10-25 s on a 2-core machine; generous for busy CI runners
