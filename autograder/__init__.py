@@ -1,0 +1,26 @@
+"""The course's grading tool, built on nbgrader.
+
+nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
+``generate_feedback``, its gradebook); this package configures it
+(``nbgrader_config.py``) and adds what a course needs on top:
+
+- :mod:`autograder.course`   the course folder nbgrader expects, and how nbgrader is run
+- :mod:`autograder.release`  validate a source, build the student version, validate that
+- :mod:`autograder.grading`  grade many submissions, each alone, in parallel: CSVs + feedback
+- :mod:`autograder.feedback` what a student may see (no hidden tests, no tracebacks)
+- :mod:`autograder.samples`  sample submissions built from ``variants.py``
+- :mod:`autograder.demo`     release everything and grade every sample
+
+Command line: ``python -m autograder release|grade|demo`` and
+``python -m autograder.samples build|check``.
+"""
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+ASSIGNMENTS_DIR = REPO_DIR / "assignments"
+SAMPLES_DIR = PACKAGE_DIR / "samples"
+
+# The course's assignments in teaching order (other folders follow, sorted).
+COURSE_ASSIGNMENTS = ("hog_features", "parameter_counting", "conv_backprop", "lenet_training")

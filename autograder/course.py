@@ -1,0 +1,239 @@
+"""The course folder nbgrader expects, and running nbgrader in it.
+
+A course folder (default ``./course``) looks like this::
+
+    course/
+      nbgrader_config.py      loads autograder/nbgrader_config.py
+      kernels/python3/        the kernel spec of this interpreter (see below)
+      source/<id>/            copied from assignments/<id>/ (notebooks and data)
+      release/<id>/           written by nbgrader generate_assignment
+      gradebook.db            nbgrader's gradebook
+
+so plain ``cd course && nbgrader generate_assignment|autograde|generate_feedback|export``
+work in it. Every nbgrader command runs as a subprocess in its own process
+group, with a wall-time limit, and with an environment that makes the kernel
+named ``python3`` this interpreter (with numpy and cnnlib), whatever other
+kernels the user has installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder import ASSIGNMENTS_DIR, COURSE_ASSIGNMENTS, REPO_DIR
+
+# Files of an assignment folder that are tools, not course material.
+NOT_COURSE_MATERIAL = ("make_notebook.py", "__pycache__", "*.pyc", ".ipynb_checkpoints")
+
+COURSE_CONFIG = '''\
+# nbgrader configuration of this course folder, written by `python -m autograder`.
+# The course's settings live in the autograder package (autograder/nbgrader_config.py).
+import os
+
+import autograder
+
+load_subconfig(os.path.join(list(autograder.__path__)[0], "nbgrader_config.py"))
+
+# The kernel named "python3" is the interpreter that wrote this folder (see
+# kernels/python3/kernel.json), whatever kernels are installed elsewhere.
+_here = os.path.dirname(os.path.abspath(__file__))
+os.environ["JUPYTER_PATH"] = os.pathsep.join(
+    [_here] + [p for p in os.environ.get("JUPYTER_PATH", "").split(os.pathsep) if p and p != _here])
+'''
+
+
+class CourseError(RuntimeError):
+    """A course folder or assignment that cannot be used as asked."""
+
+
+# --- assignments --------------------------------------------------------------
+
+def find_assignments(assignments_dir: Path = ASSIGNMENTS_DIR) -> list[str]:
+    """Ids of the assignment folders holding ``<id>/<id>.ipynb``, course order first."""
+    assignments_dir = Path(assignments_dir)
+    found = sorted(p.parent.name for p in assignments_dir.glob("*/*.ipynb")
+                   if p.stem == p.parent.name)
+    return [a for a in COURSE_ASSIGNMENTS if a in found] + [a for a in found if a not in COURSE_ASSIGNMENTS]
+
+
+def notebook_names(source_dir: Path) -> list[str]:
+    """Names (without .ipynb) of the notebooks of one assignment's source folder."""
+    return sorted(p.stem for p in Path(source_dir).glob("*.ipynb"))
+
+
+def copy_assignment(src: Path, dest: Path) -> None:
+    """Copy an assignment folder's notebooks and data files (not its tools)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*NOT_COURSE_MATERIAL))
+
+
+# --- the course folder ------------------------------------------------------
+
+@dataclass
+class Course:
+    """A course folder laid out as nbgrader expects."""
+
+    root: Path
+
+    def source(self, assignment: str) -> Path:
+        return self.root / "source" / assignment
+
+    def release(self, assignment: str) -> Path:
+        return self.root / "release" / assignment
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+
+def write_config(root: Path, extra: str = "") -> None:
+    """Write the course's ``nbgrader_config.py`` (plus ``extra`` lines) and its kernel spec."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text(COURSE_CONFIG + extra)
+    install_kernel(root)
+
+
+def install_kernel(jupyter_data_dir: Path) -> Path:
+    """Write ``<dir>/kernels/python3/kernel.json`` that starts this interpreter's ipykernel."""
+    from ipykernel.kernelspec import get_kernel_dict
+
+    spec = get_kernel_dict()  # argv starts with sys.executable
+    spec["display_name"] = "Python 3 (course grader)"
+    folder = Path(jupyter_data_dir) / "kernels" / "python3"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "kernel.json").write_text(json.dumps(spec, indent=1, sort_keys=True) + "\n")
+    return folder
+
+
+def prepare_course(root: Path, assignments: list[str] | None = None,
+                   assignments_dir: Path = ASSIGNMENTS_DIR) -> Course:
+    """Create or refresh a course folder and copy the assignments' sources into it.
+
+    An assignment found in ``assignments_dir`` replaces ``source/<id>``; one
+    only in the course folder's ``source/`` is used as it is.
+    """
+    course = Course(Path(root).resolve())
+    write_config(course.root)
+    (course.root / "source").mkdir(exist_ok=True)
+    (course.root / "release").mkdir(exist_ok=True)
+    in_repo = find_assignments(assignments_dir)
+    for assignment in assignments if assignments is not None else in_repo:
+        if assignment in in_repo:
+            copy_assignment(Path(assignments_dir) / assignment, course.source(assignment))
+        elif not notebook_names(course.source(assignment)):
+            raise CourseError(
+                f"unknown assignment {assignment!r}: no {assignment}/{assignment}.ipynb in "
+                f"{assignments_dir} and no notebook in {course.source(assignment)}")
+    return course
+
+
+# --- running nbgrader -------------------------------------------------------
+
+@dataclass
+class Run:
+    """The outcome of one nbgrader command."""
+
+    args: list[str]
+    returncode: int | None  # None when it was killed for running too long
+    seconds: float
+    log: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+def grading_environment(course_root: Path, job: str) -> dict[str, str]:
+    """The environment of an nbgrader command and of the kernels it starts.
+
+    The user's variables pass through (CNNLIB_DATA, ...). On top: the course's
+    kernel spec comes first on JUPYTER_PATH; Jupyter and IPython configuration
+    and runtime files live in the course folder (a user's ~/.jupyter or
+    IPython startup files do not change a grade); the package and cnnlib are
+    importable even without an install; numerical libraries use one thread
+    each (parallel workers, and the same floats whatever the worker count);
+    ``AUTOGRADER_JOB`` marks every process of this command so that none
+    outlives it.
+    """
+    env = dict(os.environ)
+    private = course_root / ".jupyter"
+    env["JUPYTER_PATH"] = os.pathsep.join([str(course_root)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    env["JUPYTER_CONFIG_DIR"] = str(private / "config")
+    env["JUPYTER_RUNTIME_DIR"] = str(private / "runtime")
+    env["IPYTHONDIR"] = str(private / "ipython")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(threads, "1")
+    env["PYTHONUNBUFFERED"] = "1"
+    env["AUTOGRADER_JOB"] = job
+    return env
+
+
+def run_nbgrader(course_root: Path, *args: str, wall_time: float | None = None,
+                 log_file: Path | None = None) -> Run:
+    """Run ``python -m nbgrader ARGS`` in ``course_root``; kill it all after ``wall_time`` s.
+
+    The command runs in its own process group; the kernels it starts run in
+    theirs. On overrun, or when the command ends and leaves a process behind,
+    every process carrying this command's ``AUTOGRADER_JOB`` mark is killed.
+    """
+    course_root = Path(course_root)
+    job = uuid.uuid4().hex
+    log_file = log_file or course_root / ".jupyter" / f"nbgrader-{args[0]}-{job[:8]}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "nbgrader", *args]
+    start = time.monotonic()
+    with open(log_file, "w") as log:
+        process = subprocess.Popen(command, cwd=course_root, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, env=grading_environment(course_root, job),
+                                   start_new_session=True)
+        try:
+            returncode = process.wait(timeout=wall_time)
+        except subprocess.TimeoutExpired:
+            returncode = None
+            kill_group(process.pid)
+            process.wait()
+        finally:
+            kill_marked(job)
+    return Run(list(args), returncode, time.monotonic() - start, log_file.read_text(errors="replace"))
+
+
+def kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_marked(job: str) -> None:
+    """Kill every process whose environment carries ``AUTOGRADER_JOB=job`` (Linux /proc)."""
+    mark = f"AUTOGRADER_JOB={job}".encode()
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if mark in environ.split(b"\0"):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass

@@ -1,0 +1,492 @@
+"""Grade a batch of submissions with nbgrader: each alone, in parallel.
+
+``python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out OUT`` reads
+``SUBMISSIONS_DIR/<student_id>/<notebook>.ipynb`` (and any other files) and
+writes::
+
+    OUT/grades.csv                      student_id,score,max_score   (autograded points)
+    OUT/questions.csv                   student_id,grade_id,score,max_score,message
+    OUT/feedback/<student_id>/<notebook>.html
+    OUT/logs/<student_id>/<step>.log    nbgrader's own logs (for the instructor)
+
+The pipeline, top to bottom:
+
+1. ``read_assignment``   the graded cells of the source notebooks (order, points, manual or not);
+2. ``make_template``     a private course where ``nbgrader generate_assignment`` records the
+                         assignment in a gradebook, once per assignment;
+3. ``grade_submission``  for every student, in a thread pool:
+   a. ``make_private_course``  config (with this run's limits), ``source/<id>``, a copy of the
+                                template gradebook: no student sees another's files or grades;
+   b. ``intake``               the submission goes to ``submitted/<student>/<id>/``; a notebook
+                                that is missing or unreadable is left out, with the reason;
+   c. ``nbgrader autograde``    in its own process group, killed after the wall-time limit;
+   d. ``nbgrader generate_feedback``  with the course's feedback pipeline (no hidden tests);
+   e. ``read_scores``          per-cell scores from the private gradebook (nbgrader's API);
+   f. ``read_messages``        each failed test's ``ename: evalue`` from the autograded notebook;
+   g. ``publish_feedback``     the HTML, checked once more for hidden-test lines;
+4. ``write_csvs``.
+
+Whatever one submission does (invalid JSON, a deleted cell, a crash, an
+endless loop) ends in that student's rows; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+
+from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
+from autograder.feedback import error_message, find_leaks, notebook_lines, notice_html, secret_lines
+from autograder.nbgrader_config import CELL_TIMEOUT, c as course_config
+from autograder.release import last_error
+
+NOTEBOOK_TIMEOUT = 600  # s of wall time for one notebook, nbgrader's start-up included
+MESSAGE_LENGTH = 2000  # characters of one message in questions.csv
+MANUAL = "needs manual grading"
+
+PRIVATE_LIMITS = '''
+# Limits of this grading run (python -m autograder grade --timeout)
+from autograder.nbgrader_config import timeout_error
+
+c.Execute.timeout = {timeout}
+c.Execute.error_on_timeout = timeout_error({timeout})
+'''
+
+
+class GradingError(RuntimeError):
+    """The batch cannot be graded at all (the instructor's side, not a student's)."""
+
+
+@dataclass
+class Options:
+    workers: int = os.cpu_count() or 1
+    cell_timeout: int = CELL_TIMEOUT
+    notebook_timeout: float = NOTEBOOK_TIMEOUT
+    log: Callable[[str], None] = print
+
+
+# --- the assignment -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GradedCell:
+    """A cell nbgrader gives points for, in source order."""
+
+    notebook: str
+    grade_id: str
+    max_score: float
+    autograded: bool  # a test cell; otherwise a manually graded answer or task
+    answers: tuple[str, ...] = ()  # answer cells since the previous graded cell
+
+
+@dataclass
+class Assignment:
+    name: str
+    source: Path
+    notebooks: list[str]
+    cells: list[GradedCell]
+    secrets: list[str]  # hidden-test lines that must never reach a student
+    gradebook: Path | None = None  # template gradebook with the assignment recorded
+
+    def cells_of(self, notebook: str) -> list[GradedCell]:
+        return [cell for cell in self.cells if cell.notebook == notebook]
+
+
+def read_assignment(source: Path) -> Assignment:
+    """The graded cells of an assignment's source notebooks."""
+    source = Path(source)
+    notebooks = notebook_names(source)
+    if not notebooks:
+        raise GradingError(f"no notebook in {source}")
+    cells, secrets = [], []
+    for name in notebooks:
+        nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
+        secrets += secret_lines(nb)
+        answers = []
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if utils.is_grade(cell) or utils.is_task(cell):
+                autograded = utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"
+                points = float(cell.metadata["nbgrader"].get("points", 0))
+                cells.append(GradedCell(name, grade_id, points, autograded, tuple(answers)))
+                answers = []
+            elif utils.is_solution(cell):
+                answers.append(grade_id)
+    return Assignment(source.name, source, notebooks, cells, secrets)
+
+
+def make_template(course: Course, assignment: str, workdir: Path, options: Options) -> Assignment:
+    """Record the assignment in a fresh gradebook, once, for every private course to copy."""
+    info = read_assignment(course.source(assignment))
+    root = workdir / f"template-{assignment}"
+    make_private_course(root, course.source(assignment), None, options)
+    run = run_nbgrader(root, "generate_assignment", assignment, "--force",
+                       wall_time=options.notebook_timeout * len(info.notebooks))
+    if not run.ok:
+        raise GradingError(f"nbgrader generate_assignment {assignment} failed: {last_error(run.log)}")
+    info.gradebook = root / "gradebook.db"
+    return info
+
+
+def make_private_course(root: Path, source: Path, gradebook: Path | None, options: Options) -> None:
+    """A course folder of its own: config with this run's limits, source, gradebook."""
+    write_config(root, PRIVATE_LIMITS.format(timeout=int(options.cell_timeout)))
+    copy_assignment(source, root / "source" / source.name)
+    if gradebook is not None:
+        shutil.copy(gradebook, root / "gradebook.db")
+
+
+# --- one submission ----------------------------------------------------------
+
+@dataclass
+class Question:
+    """One row of questions.csv."""
+
+    student_id: str
+    grade_id: str
+    score: float | None  # None: graded by hand later
+    max_score: float
+    message: str = ""
+
+
+@dataclass
+class StudentResult:
+    student_id: str
+    questions: list[Question] = field(default_factory=list)
+    feedback: list[Path] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(q.score for q in self.questions if q.score is not None)
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.max_score for q in self.questions if q.score is not None)
+
+
+def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workdir: Path,
+                     options: Options) -> StudentResult:
+    """Grade one student's submission in a private course under ``workdir``."""
+    start = time.monotonic()
+    student = student_dir.name
+    root = workdir / f"{assignment.name}-{student}"
+    make_private_course(root, assignment.source, assignment.gradebook, options)
+    submitted = root / "submitted" / student / assignment.name
+    problems, notes = intake(assignment, student_dir, submitted)
+    logs = out / "logs" / student
+    logs.mkdir(parents=True, exist_ok=True)
+
+    to_grade = [nb for nb in assignment.notebooks if nb not in problems]
+    if to_grade:
+        wall_time = options.notebook_timeout * len(to_grade)
+        run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
+                           log_file=logs / "autograde.log")
+        if not run.ok and not run.timed_out and not read_scores(root / "gradebook.db", assignment.name, student):
+            # nbgrader failed before it looked at the submission (its own start-up):
+            # not the student's doing, so it gets a second try
+            options.log(f"nbgrader autograde failed to start for {student}; trying again")
+            run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
+                               log_file=logs / "autograde.log")
+        autograded = root / "autograded" / student / assignment.name
+        for nb in to_grade:
+            if not (autograded / f"{nb}.ipynb").exists():
+                problems[nb] = autograde_failure(run, wall_time)
+        if len(problems) < len(assignment.notebooks):
+            run_nbgrader(root, "generate_feedback", assignment.name, wall_time=options.notebook_timeout,
+                         log_file=logs / "generate_feedback.log")
+
+    scores = read_scores(root / "gradebook.db", assignment.name, student)
+    result = StudentResult(student)
+    for nb in assignment.notebooks:
+        tests, answers = ({}, {}) if nb in problems else read_messages(
+            root / "autograded" / student / assignment.name / f"{nb}.ipynb")
+        for cell in assignment.cells_of(nb):
+            result.questions.append(question(student, cell, scores.get((nb, cell.grade_id), 0.0),
+                                             problems.get(nb), notes.get(cell.grade_id, []), tests, answers))
+        result.feedback.append(publish_feedback(assignment, nb, root, student, out, problems.get(nb),
+                                                result.questions, options))
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def grade_or_explain(assignment: Assignment, student_dir: Path, out: Path, workdir: Path,
+                     options: Options) -> StudentResult:
+    """``grade_submission``, but a failure of the grader itself costs this student's rows
+    (zero points, the error as message), never the batch."""
+    try:
+        return grade_submission(assignment, student_dir, out, workdir, options)
+    except Exception as error:  # anything at all: the other students must still be graded
+        problem = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the instructor"
+        options.log(f"ERROR while grading {student_dir.name}:\n{traceback.format_exc()}")
+        result = StudentResult(student_dir.name)
+        result.questions = [question(student_dir.name, cell, 0.0, problem, [], {}, {}) for cell in assignment.cells]
+        return result
+
+
+def intake(assignment: Assignment, student_dir: Path, dest: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Copy a submission into a private course; say what is wrong with it.
+
+    Returns (problems, notes): a notebook in ``problems`` cannot be graded (it is
+    missing or unreadable, and is left out); ``notes`` are remarks on single
+    graded cells (a deleted or duplicated cell).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(student_dir, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+                    symlinks=False, ignore_dangling_symlinks=True)
+    problems, notes = {}, {}
+    for nb in assignment.notebooks:
+        path = dest / f"{nb}.ipynb"
+        if not path.is_file():
+            others = sorted(p.name for p in dest.glob("*.ipynb"))
+            problems[nb] = f"no {nb}.ipynb in the submission" + (
+                f" (found {', '.join(others)}: the notebook must keep its released name)" if others else "")
+            continue
+        notebook, problem = read_notebook(path)
+        if problem:
+            problems[nb] = f"{nb}.ipynb cannot be graded: {problem}"
+            path.unlink()
+            continue
+        for grade_id, note in cell_remarks(notebook, assignment.cells_of(nb)).items():
+            notes.setdefault(grade_id, []).append(note)
+    return problems, notes
+
+
+def read_notebook(path: Path):
+    """(notebook, None) or (None, what is wrong with the file)."""
+    data = path.read_bytes()
+    if not data.strip():
+        return None, "the file is empty"
+    try:
+        content = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "the file is not text (UTF-8)"
+    except json.JSONDecodeError as error:
+        return None, f"the file is not valid JSON ({error.msg}, line {error.lineno})"
+    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
+        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
+    try:
+        return nbformat.reads(data.decode("utf-8"), as_version=4), None
+    except Exception as error:  # nbformat's errors vary with the version of the file
+        return None, f"nbformat cannot read it ({type(error).__name__}: {error})"
+
+
+def cell_remarks(notebook, cells: list[GradedCell]) -> dict[str, str]:
+    """Remarks on graded cells a student deleted or duplicated."""
+    counts: dict[str, int] = {}
+    for cell in notebook.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            counts[grade_id] = counts.get(grade_id, 0) + 1
+    remarks = {}
+    for cell in cells:
+        found = []
+        if counts.get(cell.grade_id, 0) == 0:
+            found.append("this test cell was deleted from the submission; the grader put it back and ran it"
+                         if cell.autograded else "this cell was deleted from the submission")
+        found += [f"answer cell {answer!r} was deleted from the submission"
+                  for answer in cell.answers if counts.get(answer, 0) == 0]
+        found += [f"cell {name!r} appears {counts[name]} times; only the last copy was graded"
+                  for name in (cell.grade_id, *cell.answers) if counts.get(name, 0) > 1]
+        if found:
+            remarks[cell.grade_id] = "; ".join(found)
+    return remarks
+
+
+def autograde_failure(run, wall_time: float) -> str:
+    """Why nbgrader produced no autograded notebook."""
+    if run.timed_out:
+        return f"grading was stopped: the notebook ran longer than {wall_time:g} s in total"
+    if "DeadKernelError" in run.log or "Kernel died" in run.log:
+        return ("the Python kernel died while running the notebook (a crash, os._exit or too much "
+                "memory), so no test could be graded")
+    return f"nbgrader could not grade the notebook: {last_error(run.log)}"
+
+
+def read_scores(gradebook: Path, assignment: str, student: str) -> dict[tuple[str, str], float]:
+    """(notebook, grade_id) -> score, from a private gradebook (empty if never graded)."""
+    url = f"sqlite:///{gradebook}"
+    with Gradebook(url, course_config.CourseDirectory.course_id) as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}
+        return {(nb.name, grade.name): float(grade.score) for nb in submission.notebooks for grade in nb.grades}
+
+
+def read_messages(autograded: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """From the autograded notebook: grade_id -> message of each test cell ('' if it
+    passed), and answer cell -> the error it raised when it ran."""
+    nb = nbformat.read(autograded, as_version=4)
+    tests, answers = {}, {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if not grade_id or cell.cell_type != "code":
+            continue
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            tests[grade_id] = test_message(cell)
+        elif utils.is_solution(cell):
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if errors:
+                answers[grade_id] = output_message(errors)
+    return tests, answers
+
+
+def test_message(cell) -> str:
+    """The message of one executed test cell: '' when it passed."""
+    errors = [o for o in cell.outputs if o.output_type == "error"]
+    if errors:
+        return output_message(errors)
+    stderr = [o.text for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+    if stderr:
+        return "the test wrote to stderr: " + one_line(stderr[0])
+    score, max_score = utils.determine_grade(cell)
+    if score is not None and score < max_score:
+        return f"partial credit: {score:g} of {max_score:g}"
+    return ""
+
+
+def output_message(errors) -> str:
+    """``ename: evalue`` of a cell's errors; a timeout wins over the interrupt it causes."""
+    timeouts = [o for o in errors if o.get("ename") == "CellTimeoutError"]
+    return one_line(error_message((timeouts or errors)[-1]))
+
+
+def one_line(text: str) -> str:
+    """A message on one CSV line: its lines joined by ' | ', the middle cut when very long
+    (a test's last line often names the likely mistake)."""
+    text = " | ".join(" ".join(line.split()) for line in str(text).splitlines() if line.strip())
+    if len(text) <= MESSAGE_LENGTH:
+        return text
+    half = MESSAGE_LENGTH // 2
+    return f"{text[:half]} … {text[-half:]}"
+
+
+def question(student: str, cell: GradedCell, score: float, problem: str | None, notes: list[str],
+             tests: dict[str, str], answers: dict[str, str]) -> Question:
+    """One row of questions.csv: the score, and a message that says why."""
+    if not cell.autograded:
+        return Question(student, cell.grade_id, None, cell.max_score,
+                        MANUAL if problem is None else f"{MANUAL}; {problem}")
+    if problem is not None:
+        return Question(student, cell.grade_id, 0.0, cell.max_score, problem)
+    parts = list(notes)
+    if tests.get(cell.grade_id):
+        parts.append(tests[cell.grade_id])
+    if score < cell.max_score:
+        parts += [f"answer cell {answer!r} itself failed: {answers[answer]}"
+                  for answer in cell.answers if answer in answers]
+    return Question(student, cell.grade_id, score, cell.max_score, "; ".join(parts))
+
+
+def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, out: Path,
+                     problem: str | None, questions: list[Question], options: Options) -> Path:
+    """Copy the feedback HTML to OUT/feedback/<student>/, or write a notice page instead."""
+    target = out / "feedback" / student / f"{nb}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    html_file = root / "feedback" / student / assignment.name / f"{nb}.html"
+    cells = {cell.grade_id for cell in assignment.cells_of(nb)}
+    mine = [q.__dict__ | {"score": "" if q.score is None else f"{q.score:g}", "max_score": f"{q.max_score:g}"}
+            for q in questions if q.grade_id in cells]
+    if problem is None and html_file.exists():
+        text = html_file.read_text()
+        # a line the student wrote may be shown back to them, even if a hidden test has it too
+        written = notebook_lines(nbformat.read(root / "submitted" / student / assignment.name / f"{nb}.ipynb", as_version=4))
+        leaks = find_leaks(text, [line for line in assignment.secrets if line not in written])
+        if not leaks:
+            target.write_text(text)
+            return target
+        options.log(f"WARNING: feedback of {student} quoted {len(leaks)} hidden-test line(s); "
+                    "a summary page was written instead")
+        problem = "The detailed feedback for this notebook is not available; here are your results."
+    elif problem is None:
+        problem = "nbgrader could not write the detailed feedback for this notebook; here are your results."
+    target.write_text(notice_html(f"{assignment.name} / {nb}", problem, mine))
+    return target
+
+
+# --- the batch -------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    """One assignment's submissions and where its results go."""
+
+    assignment: str
+    submissions: Path
+    out: Path
+    results: list[StudentResult] = field(default_factory=list)
+
+
+def students(submissions: Path) -> list[Path]:
+    """The student folders of a submissions folder (hidden and ``_``/``.`` folders skipped)."""
+    return sorted(p for p in Path(submissions).iterdir() if p.is_dir() and p.name[0] not in "._")
+
+
+def grade(course: Course, assignment: str, submissions: Path, out: Path, options: Options) -> Batch:
+    """Grade every submission of one assignment (see the module docstring)."""
+    return grade_batches(course, [Batch(assignment, Path(submissions), Path(out))], options)[0]
+
+
+def grade_batches(course: Course, batches: list[Batch], options: Options) -> list[Batch]:
+    """Grade several assignments' submissions in one pool of ``options.workers`` threads."""
+    for batch in batches:
+        if not Path(batch.submissions).is_dir():
+            raise GradingError(f"no submissions folder {batch.submissions}")
+    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp, \
+            ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
+        workdir = Path(tmp)
+        names = sorted({batch.assignment for batch in batches})
+        templates = dict(zip(names, pool.map(lambda a: make_template(course, a, workdir, options), names)))
+        jobs = {}
+        for batch in batches:
+            clear_results(batch.out)
+            for student_dir in students(batch.submissions):
+                job = pool.submit(grade_or_explain, templates[batch.assignment], student_dir, batch.out,
+                                  workdir, options)
+                jobs[job] = batch
+        for done, job in enumerate(as_completed(jobs), 1):
+            batch, result = jobs[job], job.result()
+            batch.results.append(result)
+            options.log(f"[{done}/{len(jobs)}] {batch.assignment} {result.student_id}: "
+                        f"{result.score:g}/{result.max_score:g} ({result.seconds:.0f} s)")
+    for batch in batches:
+        batch.results.sort(key=lambda r: r.student_id)
+        write_csvs(batch)
+    return batches
+
+
+def clear_results(out: Path) -> None:
+    """Remove an earlier run's results from OUT (and only those)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in ("feedback", "logs"):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    for table in ("grades.csv", "questions.csv"):
+        (out / table).unlink(missing_ok=True)
+
+
+def write_csvs(batch: Batch) -> None:
+    """OUT/grades.csv and OUT/questions.csv, students sorted, cells in notebook order."""
+    with open(batch.out / "grades.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student_id", "score", "max_score"])
+        for r in batch.results:
+            writer.writerow([r.student_id, f"{r.score:g}", f"{r.max_score:g}"])
+    with open(batch.out / "questions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student_id", "grade_id", "score", "max_score", "message"])
+        for r in batch.results:
+            for q in r.questions:
+                writer.writerow([q.student_id, q.grade_id, "" if q.score is None else f"{q.score:g}",
+                                 f"{q.max_score:g}", q.message])

@@ -1,0 +1,69 @@
+"""nbgrader configuration of the CNN course.
+
+A traitlets config file: nbgrader runs it with ``c`` in scope. The course
+folder's own ``nbgrader_config.py`` (written by ``python -m autograder
+release``) loads this file with ``load_subconfig``, and so does every private
+course that ``python -m autograder grade`` makes for one submission, so plain
+``nbgrader`` commands and the batch grader grade the same way.
+
+It can also be imported (``from autograder.nbgrader_config import c``) to read
+the course defaults.
+"""
+
+try:
+    c = get_config()  # noqa: F821  (injected by traitlets when run as a config file)
+except NameError:  # imported as a module
+    from traitlets.config import Config
+
+    c = Config()
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from autograder.feedback import ClearHiddenTestsFromFeedback, ReduceTracebacks  # noqa: E402
+
+CELL_TIMEOUT = 30  # seconds per cell; `python -m autograder grade --timeout S` overrides it
+
+
+def timeout_error(seconds):
+    """The error nbgrader records for a cell that ran out of time (nbclient's error_on_timeout)."""
+    message = f"cell exceeded the {seconds:g} s time limit"
+    return {"ename": "CellTimeoutError", "evalue": message,
+            "traceback": [f"CellTimeoutError: {message}"]}
+
+
+# --- the course -------------------------------------------------------------
+c.CourseDirectory.course_id = "cnn-course"
+# Files of an assignment folder that are tools, not course material.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "make_notebook.py",
+]
+
+# --- executing notebooks (validate, autograde) -----------------------------
+# Always the kernel named python3; the grader points it at its own interpreter.
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = CELL_TIMEOUT
+# A cell that runs too long is interrupted and recorded as an error, and the
+# notebook goes on with the next cell: one slow answer costs one question.
+c.Execute.interrupt_on_timeout = True
+c.Execute.error_on_timeout = timeout_error(CELL_TIMEOUT)
+# Keep going after an error: nbgrader's Execute fixes allow_errors to True
+# (not configurable), so every test cell runs whatever failed before it.
+
+# --- autograde --------------------------------------------------------------
+# A test cell the student deleted is put back (with its hidden tests) and
+# run, instead of silently scoring nothing.
+c.OverwriteCells.add_missing_cells = True
+c.OverwriteCells.missing_cell_notification = (
+    "This cell (id:{cell_id}) was missing from the submission. It was added back by the grader.\n\n"
+)
+
+# --- feedback ----------------------------------------------------------------
+# nbgrader's feedback pipeline, plus: hidden tests removed from test cells and
+# tracebacks reduced to "ename: evalue" (a traceback quotes the hidden line).
+c.GenerateFeedback.preprocessors = [
+    GetGrades,
+    ClearHiddenTestsFromFeedback,
+    ReduceTracebacks,
+    CSSHTMLHeaderPreprocessor,
+]

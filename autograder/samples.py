@@ -1,0 +1,231 @@
+"""Sample submissions, built from an assignment's source and its ``variants.py``.
+
+    python -m autograder.samples build [ASSIGNMENT...]   rewrite the samples
+    python -m autograder.samples check [ASSIGNMENT...]   exit 1 if a committed sample is stale
+
+For each assignment with ``autograder/samples/<id>/variants.py`` it writes
+``autograder/samples/<id>/<student>/<id>.ipynb`` (plus any ``files``) for every
+variant and ``autograder/samples/<id>/manifest.json``; see
+``autograder/samples/README.md`` for the format. A sample is made in this order:
+
+1. the student version: nbgrader's ``LockCells``, ``ClearSolutions``,
+   ``ClearOutput``, ``ClearHiddenTests``, ``ClearMarkScheme`` and
+   ``ComputeChecksums`` applied to the source notebook, as ``generate_assignment`` does;
+2. unless ``"untouched": True``, every answer cell (``solution: true``) gets the
+   source's own cell back, with the ``### BEGIN/END SOLUTION`` lines removed;
+3. ``"cells"`` replaces the source of the cells it names by ``grade_id``;
+4. ``"raw"(text)`` rewrites the notebook file's text; returning ``None`` leaves
+   the notebook out (a student who submitted none, or under another name
+   through ``"files"``);
+5. ``"files"`` are written next to the notebook.
+
+Output is deterministic: no outputs, sorted JSON keys, the source's cell ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import filecmp
+import json
+import runpy
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbgrader import utils
+from nbgrader.preprocessors import (ClearHiddenTests, ClearMarkScheme, ClearOutput, ClearSolutions,
+                                    ComputeChecksums, LockCells)
+
+from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, COURSE_ASSIGNMENTS
+
+STUDENT_VERSION = (LockCells, ClearSolutions, ClearOutput, ClearHiddenTests, ClearMarkScheme, ComputeChecksums)
+KNOWN_KEYS = {"description", "untouched", "cells", "files", "raw", "expected", "feedback"}
+
+
+class SampleError(ValueError):
+    """A variants.py that does not describe valid samples."""
+
+
+# --- one notebook -------------------------------------------------------------
+
+def student_version(source_nb):
+    """The notebook as released to students (nbgrader's own preprocessors)."""
+    nb = copy.deepcopy(source_nb)
+    resources = {}
+    for preprocessor in STUDENT_VERSION:
+        nb, resources = preprocessor().preprocess(nb, resources)
+    return nb
+
+
+def without_solution_markers(source: str) -> str:
+    """An answer cell of the source with its BEGIN/END SOLUTION lines removed."""
+    begin = ClearSolutions.class_traits()["begin_solution_delimeter"].default_value
+    end = ClearSolutions.class_traits()["end_solution_delimeter"].default_value
+    return "\n".join(line for line in source.split("\n") if begin not in line and end not in line)
+
+
+def grade_id(cell) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def sample_notebook(source_nb, variant: dict, name: str):
+    """Steps 1-3: the student version, solved unless untouched, with replaced cells."""
+    nb = student_version(source_nb)
+    solutions = {grade_id(cell): without_solution_markers(cell.source)
+                 for cell in source_nb.cells if utils.is_solution(cell)}
+    replaced = dict(variant.get("cells", {}))
+    unknown = set(replaced) - {grade_id(cell) for cell in nb.cells}
+    if unknown:
+        raise SampleError(f"variant {name!r}: no cell with grade_id {', '.join(sorted(unknown))}")
+    for cell in nb.cells:
+        if utils.is_solution(cell) and not variant.get("untouched"):
+            cell.source = solutions[grade_id(cell)]
+        if grade_id(cell) in replaced:
+            cell.source = replaced[grade_id(cell)]
+    return nb
+
+
+def autograded_points(source_nb) -> dict[str, float]:
+    """grade_id -> points of every autograded test cell (not manually graded ones)."""
+    return {grade_id(cell): cell.metadata["nbgrader"].get("points", 0) for cell in source_nb.cells
+            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"}
+
+
+def notebook_text(nb) -> str:
+    text = nbformat.writes(nb)
+    return text if text.endswith("\n") else text + "\n"
+
+
+# --- one assignment -----------------------------------------------------------
+
+def load_variants(path: Path) -> dict:
+    """VARIANTS from a variants.py (run from source: no __pycache__ next to the samples)."""
+    variants = runpy.run_path(str(path)).get("VARIANTS")
+    if not isinstance(variants, dict) or not variants:
+        raise SampleError(f"{path} defines no VARIANTS dict")
+    return variants
+
+
+def check_variant(name: str, variant: dict, points: dict) -> None:
+    unknown = set(variant) - KNOWN_KEYS
+    if unknown:
+        raise SampleError(f"variant {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+    expected = variant.get("expected", {})
+    if set(expected) != set(points):
+        missing, extra = sorted(set(points) - set(expected)), sorted(set(expected) - set(points))
+        raise SampleError(f"variant {name!r}: 'expected' must list every autograded test cell"
+                          + (f"; missing {missing}" if missing else "") + (f"; not test cells {extra}" if extra else ""))
+    for cell, score in expected.items():
+        if not 0 <= score <= points[cell]:
+            raise SampleError(f"variant {name!r}: expected {cell} = {score} is outside 0..{points[cell]}")
+    if not set(variant.get("feedback", {})) <= set(points):
+        raise SampleError(f"variant {name!r}: 'feedback' names cells that are not test cells")
+    if name.startswith((".", "_")) or "/" in name:
+        raise SampleError(f"variant name {name!r} cannot be a student folder")
+
+
+def build_assignment(assignment: str, samples_dir: Path = SAMPLES_DIR,
+                     assignments_dir: Path = ASSIGNMENTS_DIR, into: Path | None = None) -> Path:
+    """Write the samples and manifest of one assignment into ``into`` (default: its samples folder)."""
+    source_path = Path(assignments_dir) / assignment / f"{assignment}.ipynb"
+    source_nb = nbformat.read(source_path, as_version=4)
+    variants = load_variants(Path(samples_dir) / assignment / "variants.py")
+    points = autograded_points(source_nb)
+    target = Path(into) if into is not None else Path(samples_dir) / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.iterdir():  # every sub-folder is a generated sample
+        if stale.is_dir():
+            shutil.rmtree(stale)
+
+    students = {}
+    for name, variant in variants.items():
+        check_variant(name, variant, points)
+        folder = target / name
+        folder.mkdir()
+        text = notebook_text(sample_notebook(source_nb, variant, name))
+        if "raw" in variant:
+            text = variant["raw"](text)
+        if text is not None:
+            (folder / f"{assignment}.ipynb").write_text(text)
+        for filename, content in sorted(variant.get("files", {}).items()):
+            path = folder / filename
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content if isinstance(content, bytes) else str(content).encode())
+        if not any(folder.iterdir()):
+            raise SampleError(f"variant {name!r} writes no file; give it 'files' so that git keeps its folder")
+        students[name] = {
+            "description": variant.get("description", ""),
+            "expected": variant["expected"],
+            "feedback": variant.get("feedback", {}),
+            "score": sum(variant["expected"].values()),
+            "max_score": sum(points.values()),
+        }
+    manifest = {"assignment": assignment, "notebook": f"{assignment}.ipynb", "points": points,
+                "students": students}
+    (target / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return target
+
+
+def load_manifest(assignment: str, samples_dir: Path = SAMPLES_DIR) -> dict:
+    return json.loads((Path(samples_dir) / assignment / "manifest.json").read_text())
+
+
+def stale_files(assignment: str, samples_dir: Path = SAMPLES_DIR, assignments_dir: Path = ASSIGNMENTS_DIR) -> list[str]:
+    """Committed sample files that differ from a fresh build (empty: up to date)."""
+    committed = Path(samples_dir) / assignment
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = build_assignment(assignment, samples_dir, assignments_dir, into=Path(tmp) / assignment)
+        return sorted(differences(fresh, committed))
+
+
+def differences(fresh: Path, committed: Path, prefix: str = "") -> list[str]:
+    """Paths generated into ``fresh`` that are missing, extra or different in ``committed``."""
+    keep = {"variants.py", "README.md", "__pycache__"}
+    fresh_names = {p.name for p in fresh.iterdir()}
+    committed_names = {p.name for p in committed.iterdir()} - keep if committed.is_dir() else set()
+    found = [f"{prefix}{n} (missing)" for n in sorted(fresh_names - committed_names)]
+    found += [f"{prefix}{n} (not generated)" for n in sorted(committed_names - fresh_names)]
+    for name in sorted(fresh_names & committed_names):
+        a, b = fresh / name, committed / name
+        if a.is_dir() and b.is_dir():
+            found += differences(a, b, f"{prefix}{name}/")
+        elif a.is_dir() != b.is_dir() or not filecmp.cmp(a, b, shallow=False):
+            found.append(f"{prefix}{name} (differs)")
+    return found
+
+
+def assignments_with_variants(samples_dir: Path = SAMPLES_DIR, assignments_dir: Path = ASSIGNMENTS_DIR) -> list[str]:
+    found = sorted(p.parent.name for p in Path(samples_dir).glob("*/variants.py")
+                   if (Path(assignments_dir) / p.parent.name / f"{p.parent.name}.ipynb").exists())
+    return [a for a in COURSE_ASSIGNMENTS if a in found] + [a for a in found if a not in COURSE_ASSIGNMENTS]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.samples",
+                                     description="Build or check the sample submissions.")
+    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("assignment", nargs="*", help="assignment ids (default: every one with a variants.py)")
+    parser.add_argument("--samples", type=Path, default=SAMPLES_DIR, help="samples folder")
+    parser.add_argument("--assignments", type=Path, default=ASSIGNMENTS_DIR, help="assignment sources")
+    args = parser.parse_args(argv)
+    assignments = args.assignment or assignments_with_variants(args.samples, args.assignments)
+    status = 0
+    for assignment in assignments:
+        if args.command == "build":
+            target = build_assignment(assignment, args.samples, args.assignments)
+            manifest = load_manifest(assignment, args.samples)
+            print(f"{assignment}: {len(manifest['students'])} samples -> {target}")
+        else:
+            stale = stale_files(assignment, args.samples, args.assignments)
+            print(f"{assignment}: " + ("up to date" if not stale else "STALE: " + ", ".join(stale)))
+            status = status or (1 if stale else 0)
+    if args.command == "check" and status:
+        print("run: python -m autograder.samples build")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,332 @@
+"""Sample submissions of the conv_backprop assignment, and the score each must get.
+
+Every variant starts from the instructor's solution (or from the released stubs
+for "untouched") and replaces whole answer cells, named by grade_id. Each
+misconception variant breaks exactly one function, so it loses exactly the
+points of that function's test cell; "feedback" names a substring the grader's
+message for that cell must contain (the tests' "likely mistake: ..." lines).
+"""
+
+FULL = {
+    "test_conv_forward_naive": 3,
+    "test_conv_backward_example": 2,
+    "test_conv_backward_naive": 4,
+    "test_conv_gradient_check": 2,
+    "test_maxpool_forward_naive": 2,
+    "test_maxpool_backward_naive": 3,
+}
+
+
+def _lose(*grade_ids):
+    """Expected scores: full marks except the named test cells (0 points)."""
+    return {gid: (0 if gid in grade_ids else pts) for gid, pts in FULL.items()}
+
+
+# ----------------------------------------------------------------------------
+# Answer cells with one misconception each
+# ----------------------------------------------------------------------------
+
+FORWARD_NO_PADDING = '''
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    """Convolution forward pass that forgets the zero padding."""
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    oh = (height - kh) // stride + 1
+    ow = (width - kw) // stride + 1
+    out = np.zeros((n_images, n_filters, oh, ow))
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, (x, w, b, stride, pad)
+'''
+
+FORWARD_OFF_BY_ONE = '''
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    """Convolution forward pass whose output is one row and column short."""
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    oh = (height + 2 * pad - kh) // stride
+    ow = (width + 2 * pad - kw) // stride
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.zeros((n_images, n_filters, oh, ow))
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x_pad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out, (x, w, b, stride, pad)
+'''
+
+EXAMPLE_NOT_FLIPPED = '''
+def conv_backward_example(x, w, dout, pad=1):
+    """dx as a full correlation with the kernel as it is (not flipped)."""
+    kh, kw = w.shape
+    height, width = x.shape
+    dw = correlate2d(np.pad(x, pad), dout)
+    dx_pad = correlate2d(dout, w, pad=(kh - 1, kw - 1))
+    return dw, dx_pad[pad:pad + height, pad:pad + width]
+'''
+
+EXAMPLE_PADDING_KEPT = '''
+def conv_backward_example(x, w, dout, pad=1):
+    """Returns the gradient of the padded input."""
+    dw = correlate2d(np.pad(x, pad), dout)
+    dx = convolve2d(dout, w, pad=(w.shape[0] - 1, w.shape[1] - 1))
+    return dw, dx
+'''
+
+# dx written as "correlate the (dilated, padded) upstream gradient with the kernel",
+# forgetting to flip the kernel; dw and db are right.
+BACKWARD_NOT_FLIPPED = '''
+def conv_backward_naive(dout, cache):
+    x, w, b, stride, pad = cache
+    n_images, channels, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    _, _, oh, ow = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dw = np.zeros_like(w)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    window = x_pad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    dw[f] += dout[n, f, i, j] * window
+    db = dout.sum(axis=(0, 2, 3))
+    # Upstream gradient with stride - 1 zeros between its entries.
+    dilated = np.zeros((n_images, n_filters, (oh - 1) * stride + 1, (ow - 1) * stride + 1))
+    dilated[:, :, ::stride, ::stride] = dout
+    dx_pad = np.zeros_like(x_pad)
+    for n in range(n_images):
+        for c in range(channels):
+            for f in range(n_filters):
+                full = correlate2d(dilated[n, f], w[f, c], pad=(kh - 1, kw - 1))
+                dx_pad[n, c, :full.shape[0], :full.shape[1]] += full
+    return dx_pad[:, :, pad:pad + height, pad:pad + width], dw, db
+'''
+
+_BACKWARD_TEMPLATE = '''
+def conv_backward_naive(dout, cache):
+    x, w, b, stride, pad = cache
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    _, _, oh, ow = dout.shape
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dx_pad = np.zeros_like(x_pad)
+    dw = np.zeros_like(w)
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(oh):
+                for j in range(ow):
+                    rows = slice({row}, {row} + kh)
+                    cols = slice({col}, {col} + kw)
+                    dx_pad[n, :, rows, cols] += dout[n, f, i, j] * w[f]
+                    dw[f] += dout[n, f, i, j] * x_pad[n, :, rows, cols]
+    db = {db}
+    return {dx}, dw, db
+'''
+
+
+def _backward(row="i * stride", col="j * stride", db="dout.sum(axis=(0, 2, 3))",
+              dx="dx_pad[:, :, pad:pad + height, pad:pad + width]"):
+    return _BACKWARD_TEMPLATE.format(row=row, col=col, db=db, dx=dx)
+
+
+BACKWARD_PADDING_KEPT = _backward(dx="dx_pad")
+BACKWARD_DB_WRONG_AXES = _backward(db="dout.sum(axis=(1, 2, 3))")
+BACKWARD_STRIDE_IGNORED = _backward(row="i", col="j")
+
+GRADIENT_CHECK_FLOAT32 = '''
+def conv_gradient_check(forward, backward, x, w, b, stride=1, pad=0, h=1e-5, seed=0):
+    """Central differences in whatever dtype the inputs have (float32 stays float32)."""
+    rng = np.random.default_rng(seed)
+    out, cache = forward(x, w, b, stride, pad)
+    dout = rng.standard_normal(out.shape)
+    dx, dw, db = backward(dout, cache)
+    dx_num = numerical_gradient_array(lambda a: forward(a, w, b, stride, pad)[0], x, dout, h)
+    dw_num = numerical_gradient_array(lambda a: forward(x, a, b, stride, pad)[0], w, dout, h)
+    db_num = numerical_gradient_array(lambda a: forward(x, w, a, stride, pad)[0], b, dout, h)
+    return {"dx": rel_error(dx, dx_num), "dw": rel_error(dw, dw_num), "db": rel_error(db, db_num)}
+'''
+
+POOL_FORWARD_AVERAGE = '''
+def maxpool_forward_naive(x, size=2, stride=2):
+    n_images, channels, height, width = x.shape
+    oh = (height - size) // stride + 1
+    ow = (width - size) // stride + 1
+    out = np.zeros((n_images, channels, oh, ow))
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    out[n, c, i, j] = np.mean(x[n, c, i * stride:i * stride + size, j * stride:j * stride + size])
+    return out, (x, size, stride)
+'''
+
+_POOL_BACKWARD_TEMPLATE = '''
+def maxpool_backward_naive(dout, cache):
+    x, size, stride = cache
+    n_images, channels, oh, ow = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(oh):
+                for j in range(ow):
+                    rows = slice(i * stride, i * stride + size)
+                    cols = slice(j * stride, j * stride + size)
+                    window = x[n, c, rows, cols]
+                    {body}
+    return dx
+'''
+
+POOL_BACKWARD_SPREAD = _POOL_BACKWARD_TEMPLATE.format(body="dx[n, c, rows, cols] += dout[n, c, i, j]")
+POOL_BACKWARD_AVERAGED = _POOL_BACKWARD_TEMPLATE.format(
+    body="dx[n, c, rows, cols] += dout[n, c, i, j] / (size * size)")
+POOL_BACKWARD_ALL_TIES = _POOL_BACKWARD_TEMPLATE.format(
+    body="dx[n, c, rows, cols] += (window == window.max()) * dout[n, c, i, j]")
+
+SYNTAX_ERROR = '''
+def conv_forward_naive(x, w, b, stride=1, pad=0):
+    out = np.zeros((1, 1, 1, 1)
+    return out, (x, w, b, stride, pad)
+'''
+
+EXCEPTION = '''
+def maxpool_forward_naive(x, size=2, stride=2):
+    n_images, channels, height, width = x.shape
+    out = np.zeros((n_images, channels, height // size, width // size))
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(height):
+                for j in range(width):
+                    out[n, c, i, j] = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size].max()
+    return out, (x, size, stride)
+'''
+
+MISSING_FUNCTION = '''
+def conv_backward(dout, cache):
+    """Renamed by the student: the grader looks for conv_backward_naive."""
+    raise NotImplementedError
+'''
+
+INFINITE_LOOP = '''
+def conv_backward_example(x, w, dout, pad=1):
+    while True:
+        pass
+'''
+
+
+VARIANTS = {
+    "reference": {
+        "description": "the instructor's solution",
+        "cells": {},
+        "expected": dict(FULL),
+    },
+    "untouched": {
+        "description": "the student version as released",
+        "untouched": True,
+        "expected": _lose(*FULL),
+    },
+    "forward_padding_ignored": {
+        "description": "conv forward pass without zero padding (output too small when pad > 0)",
+        "cells": {"conv_forward_naive": FORWARD_NO_PADDING},
+        "expected": _lose("test_conv_forward_naive"),
+        "feedback": {"test_conv_forward_naive": "padding ignored"},
+    },
+    "forward_off_by_one": {
+        "description": "conv output size (H + 2P - K) // s, without the + 1",
+        "cells": {"conv_forward_naive": FORWARD_OFF_BY_ONE},
+        "expected": _lose("test_conv_forward_naive"),
+        "feedback": {"test_conv_forward_naive": "off by one"},
+    },
+    "example_kernel_not_flipped": {
+        "description": "worked example: dL/dx correlates dL/dz with the unflipped kernel",
+        "cells": {"conv_backward_example": EXAMPLE_NOT_FLIPPED},
+        "expected": _lose("test_conv_backward_example"),
+        "feedback": {"test_conv_backward_example": "kernel not flipped"},
+    },
+    "example_padding_not_removed": {
+        "description": "worked example: returns the gradient of the padded input",
+        "cells": {"conv_backward_example": EXAMPLE_PADDING_KEPT},
+        "expected": _lose("test_conv_backward_example"),
+        "feedback": {"test_conv_backward_example": "padding is not removed"},
+    },
+    "backward_kernel_not_flipped": {
+        "description": "conv backward: dx as a correlation of dout with w instead of the flipped w",
+        "cells": {"conv_backward_naive": BACKWARD_NOT_FLIPPED},
+        "expected": _lose("test_conv_backward_naive"),
+        "feedback": {"test_conv_backward_naive": "kernel not flipped"},
+    },
+    "backward_padding_not_removed": {
+        "description": "conv backward: returns dx_pad",
+        "cells": {"conv_backward_naive": BACKWARD_PADDING_KEPT},
+        "expected": _lose("test_conv_backward_naive"),
+        "feedback": {"test_conv_backward_naive": "padding not removed"},
+    },
+    "backward_db_wrong_axes": {
+        "description": "conv backward: db summed over axes (1, 2, 3)",
+        "cells": {"conv_backward_naive": BACKWARD_DB_WRONG_AXES},
+        "expected": _lose("test_conv_backward_naive"),
+        "feedback": {"test_conv_backward_naive": "db summed over the wrong axes"},
+    },
+    "backward_stride_ignored": {
+        "description": "conv backward: windows at (i, j) instead of (i*stride, j*stride)",
+        "cells": {"conv_backward_naive": BACKWARD_STRIDE_IGNORED},
+        "expected": _lose("test_conv_backward_naive"),
+        "feedback": {"test_conv_backward_naive": "stride ignored"},
+    },
+    "gradient_check_float32": {
+        "description": "gradient check without converting the inputs to float64",
+        "cells": {"conv_gradient_check": GRADIENT_CHECK_FLOAT32},
+        "expected": _lose("test_conv_gradient_check"),
+        "feedback": {"test_conv_gradient_check": "float32"},
+    },
+    "maxpool_forward_average": {
+        "description": "average pooling instead of max pooling",
+        "cells": {"maxpool_forward_naive": POOL_FORWARD_AVERAGE},
+        "expected": _lose("test_maxpool_forward_naive"),
+        "feedback": {"test_maxpool_forward_naive": "average instead of maximum"},
+    },
+    "maxpool_backward_spread": {
+        "description": "max-pool backward gives dout to every element of the window",
+        "cells": {"maxpool_backward_naive": POOL_BACKWARD_SPREAD},
+        "expected": _lose("test_maxpool_backward_naive"),
+        "feedback": {"test_maxpool_backward_naive": "spread over the whole window"},
+    },
+    "maxpool_backward_averaged": {
+        "description": "max-pool backward gives dout / size**2 to every element of the window",
+        "cells": {"maxpool_backward_naive": POOL_BACKWARD_AVERAGED},
+        "expected": _lose("test_maxpool_backward_naive"),
+        "feedback": {"test_maxpool_backward_naive": "gradient averaged"},
+    },
+    "maxpool_backward_all_ties": {
+        "description": "max-pool backward gives dout to every tied maximum",
+        "cells": {"maxpool_backward_naive": POOL_BACKWARD_ALL_TIES},
+        "expected": _lose("test_maxpool_backward_naive"),
+        "feedback": {"test_maxpool_backward_naive": "every tied maximum"},
+    },
+    "syntax_error": {
+        "description": "a syntax error in conv_forward_naive (unclosed parenthesis)",
+        "cells": {"conv_forward_naive": SYNTAX_ERROR},
+        "expected": _lose("test_conv_forward_naive"),
+    },
+    "exception": {
+        "description": "maxpool_forward_naive raises IndexError (loops over the input size)",
+        "cells": {"maxpool_forward_naive": EXCEPTION},
+        "expected": _lose("test_maxpool_forward_naive"),
+    },
+    "missing_function": {
+        "description": "conv_backward_naive renamed to conv_backward",
+        "cells": {"conv_backward_naive": MISSING_FUNCTION},
+        "expected": _lose("test_conv_backward_naive"),
+        "feedback": {"test_conv_backward_naive": "conv_backward_naive"},
+    },
+    "infinite_loop": {
+        "description": "conv_backward_example never returns (while True: pass)",
+        "cells": {"conv_backward_example": INFINITE_LOOP},
+        "expected": _lose("test_conv_backward_example"),
+    },
+}
