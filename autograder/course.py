@@ -8,6 +8,7 @@ A course folder (default ``./course``) looks like this::
       source/<id>/            copied from assignments/<id>/ (notebooks and data)
       release/<id>/           written by nbgrader generate_assignment
       gradebook.db            nbgrader's gradebook
+      .jupyter/               private Jupyter/IPython settings and the logs of release's nbgrader runs
 
 so plain ``cd course && nbgrader generate_assignment|autograde|generate_feedback|export``
 work in it. Every nbgrader command runs as a subprocess in its own process
@@ -179,6 +180,10 @@ def grading_environment(course_root: Path, job: str) -> dict[str, str]:
     for threads in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(threads, "1")
     env["PYTHONUNBUFFERED"] = "1"
+    # nbgrader runs the `alembic` executable by name (gradebook migrations): the
+    # interpreter's own bin folder must come first even when no venv is activated
+    bindir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bindir] + [p for p in env.get("PATH", "").split(os.pathsep) if p and p != bindir])
     env["AUTOGRADER_JOB"] = job
     return env
 

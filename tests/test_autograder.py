@@ -320,7 +320,7 @@ def test_fixture_course_folder_is_laid_out_for_nbgrader(fixture_graded):
 @pytest.mark.slow
 def test_one_worker_grades_like_two(fixture_graded, fixture_submissions, tmp_path):
     subset = tmp_path / "subset"
-    for student in ("reference", "endless_add", "broken_json", "mean_for_pairs"):
+    for student in ("reference", "endless_add", "broken_json"):
         shutil.copytree(fixture_submissions / student, subset / student)
     run_cli("grade", FIXTURE, subset, "--out", tmp_path / "out", "--course", tmp_path / "course",
             "--assignments", FIXTURE_ASSIGNMENTS, "--timeout", CELL_TIMEOUT, "--workers", 1, cwd=tmp_path)
@@ -427,6 +427,8 @@ def test_plain_nbgrader_gives_the_same_totals(demo_run):
             shutil.copytree(student, course / "submitted" / student.name / assignment)
     plain = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "AUTOGRADER"))}
     plain["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    # as in an activated venv: nbgrader runs the `alembic` executable by name
+    plain["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     for assignment in assignments:  # nbgrader exits non-zero when one submission fails: that is fine
         subprocess.run([sys.executable, "-m", "nbgrader", "autograde", assignment], cwd=course, env=plain,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=3000)
