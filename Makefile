@@ -28,6 +28,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+# Side-by-side timings (printed, not asserted): grading with 1 and 2 workers.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/grading.py
+
 lab: $(STAMP)
 	$(BIN)/jupyter lab
 
