@@ -1,6 +1,7 @@
 """Mini-batch training: ``train_step``, ``fit``, ``evaluate``, ``predict``."""
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -100,6 +101,16 @@ def evaluate(model, X, y, batch_size=256):
     return loss, accuracy(scores, y)
 
 
+# A text bar redraws every 0.1 s by default: fine in a terminal, but in a log
+# file (CI, nbclient's stderr) each redraw is another line. Off a terminal the
+# text bar redraws at most this often (seconds); the notebook bar is unchanged.
+_LOG_MININTERVAL = 10.0
+
+
+def _is_notebook_bar(tqdm_class):
+    return any(c.__name__ == "tqdm_notebook" for c in tqdm_class.__mro__)
+
+
 def _progress(total, enabled, desc):
     if not enabled:
         return None
@@ -107,11 +118,14 @@ def _progress(total, enabled, desc):
         from tqdm.auto import tqdm
     except ImportError:  # tqdm is a dependency, but training must not die without it
         return None
-    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True)
+    options = {}
+    if not _is_notebook_bar(tqdm) and not getattr(sys.stderr, "isatty", lambda: False)():
+        options["mininterval"] = _LOG_MININTERVAL
+    return tqdm(total=total, desc=desc, unit="batch", leave=True, dynamic_ncols=True, **options)
 
 
 def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=None,
-        validation_split=0.0, seed=0, progress=True, callbacks=(), verbose=True):
+        validation_split=0.0, seed=0, progress=True, callbacks=(), verbose=True, callback_every=None):
     """Train ``model`` with mini-batch gradient descent on softmax cross-entropy.
 
     Parameters
@@ -134,6 +148,13 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
         Each called as ``cb(history, model)`` after every epoch (e.g. a live plot).
     verbose : bool
         Print one summary line per epoch.
+    callback_every : int, optional
+        Also call the callbacks after every ``callback_every``-th step
+        (counted over the whole run, ``len(history.batch_loss)`` steps so
+        far), with the epoch lists as they stand. A step that ends an epoch
+        gives one call only, made after the epoch's values are recorded. So
+        with ``S`` steps per epoch the callbacks run
+        ``epochs + #{k-multiples up to epochs*S that do not end an epoch}`` times.
 
     Returns
     -------
@@ -142,6 +163,10 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
     X, y = _check_xy(X, y, "fit")
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"fit: epochs and batch_size must be >= 1, got epochs={epochs}, batch_size={batch_size}")
+    if callback_every is not None and (isinstance(callback_every, bool) or not isinstance(callback_every, int)
+                                       or callback_every < 1):
+        raise ValueError(f"fit: callback_every must be a positive int (steps) or None, got {callback_every!r}")
+    callbacks = list(callbacks)
     rng = np.random.default_rng(seed)
     if validation_data is None and validation_split:
         if not 0 < validation_split < 1:
@@ -183,8 +208,13 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
                 total_loss += loss * len(idx)
                 correct += int(np.sum(np.argmax(scores, axis=1) == yb))
                 if bar is not None:
+                    # postfix first without its own redraw, so update() redraws at most every mininterval
+                    bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.3f}", refresh=False)
                     bar.update(1)
-                    bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.3f}")
+                ends_epoch = i + batch_size >= n
+                if callback_every and not ends_epoch and len(history.batch_loss) % callback_every == 0:
+                    for cb in callbacks:
+                        cb(history, model)
             history.epoch.append(epoch)
             history.loss.append(total_loss / n)
             history.accuracy.append(correct / n)

@@ -70,3 +70,19 @@ def test_lenet5_reaches_95_percent_on_held_out_mnist_digits():
         seed=0, progress=False, verbose=False)
     _, acc = evaluate(model, X_val, y_val)
     assert acc >= 0.95, f"held-out accuracy {acc:.4f}"
+
+
+def test_text_progress_bar_redraws_rarely_off_a_terminal(rng, capsys):
+    # under pytest stderr is not a terminal: a log gets a handful of bar lines, not one per step
+    from cnnlib import train
+
+    bar = train._progress(10, True, "training")
+    try:
+        assert bar.mininterval == train._LOG_MININTERVAL
+    finally:
+        bar.close()
+    X, y = _blobs(rng, 400)
+    model = nn.Sequential(nn.Linear(2, 3))
+    fit(model, X, y, epochs=3, batch_size=4, progress=True, verbose=False)   # 300 steps
+    redraws = capsys.readouterr().err.count("\r")
+    assert 0 < redraws < 10, f"{redraws} progress redraws for 300 steps"
