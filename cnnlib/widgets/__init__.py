@@ -1,0 +1,28 @@
+"""Interactive widgets for the lectures (ipywidgets 7.7 and 8).
+
+Every widget is a set of plain functions that compute the numbers (tested
+without a browser) plus a thin builder returning an ipywidgets box:
+
+- :mod:`cnnlib.widgets.backprop`: the backward-pass stepper, gate patterns.
+- :mod:`cnnlib.widgets.convolution`: the convolution explorer, the "which
+  kernel made which output" question, 1-D convolution.
+- :mod:`cnnlib.widgets.pooling`: the pooling explorer, receptive fields.
+- :mod:`cnnlib.widgets.architecture`: the shape and parameter explorer.
+- :mod:`cnnlib.widgets.hog`, :mod:`cnnlib.widgets.training`: HOG features
+  and live training plots.
+
+Submodules load on first use (``from cnnlib.widgets import convolution``
+works, and so does ``cnnlib.widgets.convolution``), so importing this package
+costs nothing and does not need ipywidgets.
+"""
+import importlib
+
+_SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "training")
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
