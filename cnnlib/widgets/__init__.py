@@ -8,8 +8,9 @@ without a browser) plus a thin builder returning an ipywidgets box:
   kernel made which output" question, 1-D convolution.
 - :mod:`cnnlib.widgets.pooling`: the pooling explorer, receptive fields.
 - :mod:`cnnlib.widgets.architecture`: the shape and parameter explorer.
-- :mod:`cnnlib.widgets.hog`, :mod:`cnnlib.widgets.training`: HOG features
-  and live training plots.
+- :mod:`cnnlib.widgets.hog`, :mod:`cnnlib.widgets.conv_backprop`,
+  :mod:`cnnlib.widgets.training`: HOG features, gradients through a
+  convolution, live training plots.
 
 Submodules load on first use (``from cnnlib.widgets import convolution``
 works, and so does ``cnnlib.widgets.convolution``), so importing this package
@@ -17,7 +18,7 @@ costs nothing and does not need ipywidgets.
 """
 import importlib
 
-_SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "training")
+_SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "conv_backprop", "training")
 
 __all__ = list(_SUBMODULES)
 
