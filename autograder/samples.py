@@ -1,7 +1,7 @@
 """Sample submissions, built from an assignment's source and its ``variants.py``.
 
-    python -m autograder.samples build [ASSIGNMENT...]   rewrite the samples
-    python -m autograder.samples check [ASSIGNMENT...]   exit 1 if a committed sample is stale
+    python -m autograder.samples build [ASSIGNMENT|SET...]   rewrite the samples
+    python -m autograder.samples check [ASSIGNMENT|SET...]   exit 1 if a committed sample is stale
 
 For each assignment with ``autograder/samples/<id>/variants.py`` it writes
 ``autograder/samples/<id>/<student>/<id>.ipynb`` (plus any ``files``) for every
@@ -103,10 +103,18 @@ def notebook_text(nb) -> str:
 
 def load_variants(path: Path) -> dict:
     """VARIANTS from a variants.py (run from source: no __pycache__ next to the samples)."""
-    variants = runpy.run_path(str(path)).get("VARIANTS")
+    return load_sample_set(path)[1]
+
+
+def load_sample_set(path: Path) -> tuple[str, dict]:
+    """(assignment, VARIANTS) of a variants.py. The assignment is the folder's name, unless the
+    file sets ``ASSIGNMENT`` to another one: a set of extra samples of an assignment
+    (``autograder/samples/adversarial/`` holds attacks on ``parameter_counting``)."""
+    module = runpy.run_path(str(path))
+    variants = module.get("VARIANTS")
     if not isinstance(variants, dict) or not variants:
         raise SampleError(f"{path} defines no VARIANTS dict")
-    return variants
+    return str(module.get("ASSIGNMENT", Path(path).parent.name)), variants
 
 
 def check_variant(name: str, variant: dict, points: dict) -> None:
@@ -127,14 +135,15 @@ def check_variant(name: str, variant: dict, points: dict) -> None:
         raise SampleError(f"variant name {name!r} cannot be a student folder")
 
 
-def build_assignment(assignment: str, samples_dir: Path = SAMPLES_DIR,
+def build_assignment(name: str, samples_dir: Path = SAMPLES_DIR,
                      assignments_dir: Path = ASSIGNMENTS_DIR, into: Path | None = None) -> Path:
-    """Write the samples and manifest of one assignment into ``into`` (default: its samples folder)."""
+    """Write the samples and manifest of samples folder ``name`` (an assignment's id, or a set
+    such as ``adversarial``) into ``into`` (default: that samples folder)."""
+    assignment, variants = load_sample_set(Path(samples_dir) / name / "variants.py")
     source_path = Path(assignments_dir) / assignment / f"{assignment}.ipynb"
     source_nb = nbformat.read(source_path, as_version=4)
-    variants = load_variants(Path(samples_dir) / assignment / "variants.py")
     points = autograded_points(source_nb)
-    target = Path(into) if into is not None else Path(samples_dir) / assignment
+    target = Path(into) if into is not None else Path(samples_dir) / name
     target.mkdir(parents=True, exist_ok=True)
     for stale in target.iterdir():  # every sub-folder is a generated sample
         if stale.is_dir():
@@ -203,15 +212,26 @@ def assignments_with_variants(samples_dir: Path = SAMPLES_DIR, assignments_dir: 
     return [a for a in COURSE_ASSIGNMENTS if a in found] + [a for a in found if a not in COURSE_ASSIGNMENTS]
 
 
+def sample_sets(samples_dir: Path = SAMPLES_DIR, assignments_dir: Path = ASSIGNMENTS_DIR) -> list[str]:
+    """Every samples folder with a variants.py whose assignment exists: the assignments'
+    own folders first (``assignments_with_variants``), then extra sets such as ``adversarial``."""
+    own = assignments_with_variants(samples_dir, assignments_dir)
+    extra = sorted(p.parent.name for p in Path(samples_dir).glob("*/variants.py") if p.parent.name not in own)
+    return own + [name for name in extra
+                  if (Path(assignments_dir) / (a := load_sample_set(Path(samples_dir) / name / "variants.py")[0])
+                      / f"{a}.ipynb").exists()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.samples",
                                      description="Build or check the sample submissions.")
     parser.add_argument("command", choices=["build", "check"])
-    parser.add_argument("assignment", nargs="*", help="assignment ids (default: every one with a variants.py)")
+    parser.add_argument("assignment", nargs="*",
+                        help="samples folders: assignment ids or sets such as adversarial (default: every one with a variants.py)")
     parser.add_argument("--samples", type=Path, default=SAMPLES_DIR, help="samples folder")
     parser.add_argument("--assignments", type=Path, default=ASSIGNMENTS_DIR, help="assignment sources")
     args = parser.parse_args(argv)
-    assignments = args.assignment or assignments_with_variants(args.samples, args.assignments)
+    assignments = args.assignment or sample_sets(args.samples, args.assignments)
     status = 0
     for assignment in assignments:
         if args.command == "build":
