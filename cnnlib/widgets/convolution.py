@@ -183,7 +183,8 @@ def _explorer_figure(view, pad):
                            edgecolor="red", linewidth=2))
     ax.set_title(f"input {view['padded'].shape[0] - 2 * pad}x{view['padded'].shape[1] - 2 * pad}"
                  + (f", padded by {pad}" if pad else ""))
-    axes[1].imshow(view["applied_kernel"], cmap="coolwarm")
+    top = max(np.abs(view["applied_kernel"]).max(), 1e-12)  # symmetric colours: 0 is white
+    axes[1].imshow(view["applied_kernel"], cmap="coolwarm", vmin=-top, vmax=top)
     axes[1].set_title(f"kernel {kh}x{kw}")
     ax = axes[2]
     ax.imshow(view["output"], cmap="gray")

@@ -1,0 +1,213 @@
+"""Builds lectures/03_pooling_architecture.ipynb (lecture 3: pooling and CNN architecture)."""
+from _notebook import SETUP, answer, code, md, write
+
+cells = [
+    md(r"""
+    # Lecture 3: Pooling and CNN architecture
+
+    Convolutions find local patterns; **pooling** summarises them over small regions, so
+    the maps shrink and later layers see more of the image. Stacking the two gives the
+    classic architectures, LeNet-5 and AlexNet. Most of the design is bookkeeping of
+    shapes and parameters, and this lecture practises it.
+
+    **What you will learn**
+
+    - max, average and L2 pooling, with the lecture's $4 \times 4$ example;
+    - the receptive field of a unit, and how it grows with depth and stride;
+    - why convolutions need far fewer parameters than fully connected layers (a $200 \times 200$ image);
+    - LeNet-5 layer by layer: shapes, parameters, the sparse S2 → C3 connections;
+    - AlexNet's table, and how to compute any such table yourself.
+    """),
+    code(SETUP),
+    code("""
+    import numpy as np
+    import matplotlib.pyplot as plt
+
+    from cnnlib import nn
+    from cnnlib.models import lenet5, LENET5_C3_TABLE
+    from cnnlib.widgets.architecture import (NETWORKS, architecture_explorer, build_network, conv_parameters,
+                                             fc_vs_conv_parameters, shape_table, table_html)
+    from cnnlib.widgets.pooling import (LECTURE_EXAMPLE, pool2d, pooling_explorer, receptive_field,
+                                        receptive_field_explorer)
+    from IPython.display import HTML, display
+    """),
+    md(r"""
+    ## 3.1 Pooling
+
+    A pooling layer slides a window (usually $2 \times 2$ with stride 2) over each channel
+    on its own and keeps one number per window:
+
+    - **max pooling**: the largest value, "is the feature present somewhere here?";
+    - **average pooling**: the mean;
+    - **L2 pooling**: $\sqrt{\sum x^2}$ over the window.
+
+    Pooling has **no parameters**, keeps the number of channels, and shrinks height and
+    width: $n_\text{out} = \lfloor (n - k)/s \rfloor + 1$. A small shift of the input often
+    leaves the max unchanged, which gives some invariance to translation.
+    """),
+    code("""
+    print(LECTURE_EXAMPLE)
+    for mode in ["max", "average", "L2"]:
+        print(f"{mode} pooling 2x2, stride 2:\\n", np.round(pool2d(LECTURE_EXAMPLE, mode, 2, 2), 3))
+    """),
+    md(r"""
+    Explore: change the pooling type, window and stride, and move the **position**
+    slider to see which window produced which output value. Try overlapping windows
+    (window 3, stride 2, as in AlexNet) and a real digit.
+    """),
+    code("""
+    pooling_explorer()
+    """),
+    md(r"""
+    ### Exercise 1
+
+    Max-pool the lecture's $4 \times 4$ example with a $2 \times 2$ window and **stride 1**.
+    What is the output? During backpropagation, which input entries receive a gradient?
+    """),
+    answer(r"""
+    The output is $3 \times 3$:
+    $\begin{bmatrix} 6 & 7 & 8 \\ 6 & 7 & 8 \\ 3 & 3 & 4 \end{bmatrix}$.
+    Max routes: only the arg-max of each window gets gradient. Here those are the 6, the 7,
+    the 8 (each twice, the contributions add), the 3 at row 2, column 0 and the 3 at row 3,
+    column 2 (each once) and the 4 at the bottom right; every other entry gets 0.
+    `pool2d(LECTURE_EXAMPLE, "max", 2, 1)` confirms the output.
+    """),
+    md(r"""
+    ## 3.2 Receptive fields
+
+    The **receptive field** of a unit is the patch of the input image it depends on. A
+    $k \times k$ layer widens it by $(k - 1)$ times the **jump** $j$ (the distance in input
+    pixels between neighbouring units), and a stride multiplies the jump:
+    $$r_\ell = r_{\ell-1} + (k_\ell - 1)\, j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\, s_\ell, \qquad r_0 = j_0 = 1.$$
+    Three $3 \times 3$ convolutions see $7 \times 7$, like one $7 \times 7$ convolution but with fewer
+    weights ($3 \cdot 9 C^2 = 27 C^2$ instead of $49 C^2$) and more non-linearities.
+    """),
+    code("""
+    lenet_layers = [(5, 1), (2, 2), (5, 1), (2, 2)]          # C1, S2, C3, S4 as (kernel, stride)
+    for name, (r, j) in zip(["C1", "S2", "C3", "S4"], receptive_field(lenet_layers)):
+        print(f"after {name}: receptive field {r}x{r}, jump {j}")
+    receptive_field_explorer()
+    """),
+    md(r"""
+    ## 3.3 Fully connected versus convolutional
+
+    Take a $200 \times 200$ grey image and a hidden layer of the same size, $40{,}000$ units.
+
+    - **Fully connected**: every unit sees every pixel: $40{,}000^2 = 1.6$ billion weights.
+    - **Locally connected**, $10 \times 10$ fields: each unit has its own 100 weights: $4$ million.
+    - **Convolutional**: all units *share* the same $10 \times 10$ kernel: 100 weights; with
+      100 different kernels (100 feature maps), $10{,}000$ weights.
+
+    Locality (a unit looks at a small patch) and weight sharing (the same feature detector
+    everywhere) are the two ideas that make convolutional networks trainable.
+    """),
+    code("""
+    for name, count in fc_vs_conv_parameters(200, 200, field=10, filters=100).items():
+        print(f"{name:24s} {count:>15,}")
+    """),
+    md(r"""
+    ## 3.4 LeNet-5
+
+    LeCun et al. (1998) read $32 \times 32$ digits with seven layers. For a convolution with
+    $C_\text{in}$ input channels, $C_\text{out}$ filters of $K \times K$:
+    parameters $= C_\text{out}(C_\text{in} K^2 + 1)$.
+
+    | layer | output | parameters |
+    |---|---|---|
+    | input | $1 \times 32 \times 32$ | |
+    | C1: 6 conv $5\times5$ | $6 \times 28 \times 28$ | $6 (25 + 1) = 156$ |
+    | S2: subsampling $2\times2$ | $6 \times 14 \times 14$ | $12$ (a weight and a bias per map) |
+    | C3: 16 conv $5\times5$ | $16 \times 10 \times 10$ | $1{,}516$ (sparse table; $2{,}416$ if fully connected) |
+    | S4: subsampling $2\times2$ | $16 \times 5 \times 5$ | $32$ |
+    | C5: 120 conv $5\times5$ | $120 \times 1 \times 1$ | $120 (400 + 1) = 48{,}120$ |
+    | F6: fully connected | $84$ | $84 (120 + 1) = 10{,}164$ |
+    | output | $10$ | |
+
+    Connecting every S2 map to every C3 map would need $16 \times 6 \times 5 \times 5 = 2{,}400$
+    weights. LeCun connected each C3 map to only 3, 4 or 6 of the S2 maps (60 of the 96
+    pairs), which saves weights and forces the maps to differ: $60 \cdot 25 + 16 = 1{,}516$.
+    """),
+    code("""
+    print("S2 -> C3 fully connected:", conv_parameters(6, 16, 5, bias=False), "weights")
+    print("connected pairs in LeCun's table:", LENET5_C3_TABLE.sum(), "->", LENET5_C3_TABLE.sum() * 25 + 16, "parameters")
+    plt.figure(figsize=(5, 2.2))
+    plt.imshow(LENET5_C3_TABLE.T, cmap="Greys")
+    plt.xlabel("C3 map")
+    plt.ylabel("S2 map")
+    plt.title("which S2 maps feed which C3 map")
+    plt.show()
+    print(nn.summary(lenet5("classic"), (1, 32, 32)))
+    """),
+    md(r"""
+    Today's LeNet-5 uses ReLU, max pooling and full connections; `cnnlib.models.lenet5("modern")`
+    has $61{,}706$ parameters. The same network written in the explorer's layer notation
+    gives the same table from the formulas alone:
+    """),
+    code("""
+    print(nn.summary(lenet5("modern"), (1, 32, 32)))
+    text, shape = NETWORKS["LeNet-5 (modern)"]
+    rows, total = shape_table(text, shape)
+    display(HTML(table_html(rows, total, shape)))
+    """),
+    md(r"""
+    ## 3.5 AlexNet
+
+    Krizhevsky, Sutskever and Hinton (2012) won ImageNet with five convolutional and three
+    fully connected layers, ReLUs, overlapping max pooling ($3 \times 3$, stride 2), dropout and
+    two GPUs. With a $3 \times 227 \times 227$ input and the layers as one tower (the paper split
+    conv2, conv4 and conv5 across the GPUs, which halves their weights):
+    """),
+    code("""
+    text, shape = NETWORKS["AlexNet"]
+    rows, total = shape_table(text, shape)
+    display(HTML(table_html(rows, total, shape)))
+    fc = sum(r["params"] for r in rows if r["name"].startswith("fc"))
+    print(f"fully connected layers: {fc:,} of {total:,} parameters ({fc / total:.0%})")
+    """),
+    md(r"""
+    Nearly all parameters sit in the fully connected layers, while nearly all the
+    computation happens in the convolutions, which apply few weights at many positions.
+
+    ## 3.6 Build your own
+
+    Write a network one layer per line (`conv OUT K [stride=S] [pad=P]`, `maxpool K`,
+    `avgpool K`, `relu`, `flatten`, `linear OUT`, optionally `name:` in front), set the
+    input size and channels, and read each layer's output shape and parameter count.
+    Mistakes, such as a kernel larger than its input, are reported without losing your text.
+    """),
+    code("""
+    architecture_explorer()
+    """),
+    md(r"""
+    ### Exercise 2
+
+    For a $1 \times 28 \times 28$ MNIST digit, design a network with two convolution + max-pool
+    stages and at most $10{,}000$ parameters that ends in 10 outputs. Check it in the explorer,
+    then build it with `build_network(text, (1, 28, 28))` and compare with `nn.summary`.
+    """),
+    answer(r"""
+    One solution, the explorer's `"small CNN"` preset, $9{,}098$ parameters:
+
+    ```
+    conv 8 3 pad=1      # 8·(9+1) = 80,          8x28x28
+    relu
+    maxpool 2           #                        8x14x14
+    conv 16 3 pad=1     # 16·(72+1) = 1,168,     16x14x14
+    relu
+    maxpool 2           #                        16x7x7
+    flatten             # 784
+    linear 10           # 10·(784+1) = 7,850
+    ```
+    The last layer holds most of the parameters. A third stage (`conv 16 3`, `relu`,
+    `maxpool 2` before `flatten`) shrinks the map to $16 \times 2 \times 2$ and the total to
+    $80 + 1{,}168 + 2{,}320 + 650 = 4{,}218$: the cell below builds it.
+    """),
+    code("""
+    text = "conv 8 3 pad=1\\nrelu\\nmaxpool 2\\nconv 16 3 pad=1\\nrelu\\nmaxpool 2\\nconv 16 3\\nrelu\\nmaxpool 2\\nflatten\\nlinear 10"
+    model = build_network(text, (1, 28, 28))
+    print(nn.summary(model, (1, 28, 28)))
+    """),
+]
+
+if __name__ == "__main__":
+    print(write("03_pooling_architecture", cells))
