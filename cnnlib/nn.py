@@ -97,7 +97,13 @@ def _rng(seed):
 
 
 class Module:
-    """Base class: subclasses implement ``forward``, ``backward`` and list ``_params``."""
+    """Base class: subclasses implement ``forward``, ``backward`` and list ``_params``.
+
+    A module whose ``backward`` accepts ``need_dx=False`` (skip the gradient
+    with respect to its input) sets the class attribute ``can_skip_input_grad``.
+    """
+
+    can_skip_input_grad = False
 
     def __init__(self):
         self._params: dict[str, Parameter] = {}
@@ -257,10 +263,17 @@ class Conv2d(Module):
         out, self._cache = C.conv2d_forward(x, self.weight.data, b, self.stride, self.padding)
         return out
 
-    def backward(self, dout):
+    can_skip_input_grad = True
+
+    def backward(self, dout, need_dx=True):
+        """Add ``dw``, ``db`` into the parameters' ``grad``; return ``dx`` (None if not ``need_dx``).
+
+        ``need_dx=False`` skips the input gradient, the costliest part of the
+        first layer's backward pass (a network's input needs no gradient).
+        """
         if self._cache is None:
             raise RuntimeError("Conv2d.backward called before forward")
-        dx, dw, db = C.conv2d_backward(dout, self._cache)
+        dx, dw, db = C.conv2d_backward(dout, self._cache, need_dx=need_dx)
         _accumulate(self.weight, dw)
         if self.bias is not None:
             _accumulate(self.bias, db)
@@ -550,10 +563,37 @@ class Sequential(Module):
             x = layer.forward(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
-        return dout
+    can_skip_input_grad = True
+
+    def backward(self, dout, need_dx=True):
+        """Backpropagate ``dout`` through the layers in reverse order.
+
+        Parameters
+        ----------
+        dout : ndarray
+            Gradient of the loss with respect to the output.
+        need_dx : bool
+            True: return the gradient with respect to the input. False (a
+            training step, where only ``param.grad`` matters): stop at the
+            first layer that has parameters, ask it to skip its own input
+            gradient when it can, and return None. The parameter gradients
+            are the same either way.
+
+        Returns
+        -------
+        dx : ndarray, shape of the input, or None if ``need_dx`` is False
+        """
+        first = 0
+        if not need_dx:
+            # Layers before the first parametric one only pass gradients on to the input.
+            first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), len(self.layers))
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i]
+            if i == first and not need_dx and layer.can_skip_input_grad:
+                layer.backward(dout, need_dx=False)
+            else:
+                dout = layer.backward(dout)
+        return dout if need_dx else None
 
     def train(self, mode=True):
         self.training = mode

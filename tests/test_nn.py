@@ -181,3 +181,46 @@ def test_lenet5_matches_pytorch_when_installed(rng):
     assert loss == pytest.approx(t_loss.item(), rel=1e-12)
     for ours, theirs in zip(model.parameters(), torch_params):
         np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["modern", "classic"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients(variant, dtype, rng):
+    # The training fast path (need_dx=False) stops at the first layer with
+    # parameters and skips its input gradient; every param.grad must be
+    # exactly what the full backward pass gives.
+    full, fast = lenet5(variant, seed=5, dtype=dtype), lenet5(variant, seed=5, dtype=dtype)
+    x = rng.standard_normal((3, 1, 32, 32)).astype(dtype)
+    upstream = rng.standard_normal((3, 10)).astype(dtype)
+    full.forward(x)
+    dx = full.backward(upstream)
+    fast.forward(x)
+    assert fast.backward(upstream, need_dx=False) is None
+    assert dx.shape == x.shape and dx.dtype == dtype
+    for p, q in zip(full.parameters(), fast.parameters()):
+        assert q.grad.dtype == dtype
+        np.testing.assert_array_equal(p.grad, q.grad, err_msg=p.name)
+
+
+def test_backward_without_input_gradient_skips_leading_layers_and_stops_at_first_parameters(rng):
+    calls = []
+
+    class Recorder(nn.ReLU):
+        def backward(self, dout):
+            calls.append(dout.shape)
+            return super().backward(dout)
+
+    model = nn.Sequential(Recorder(), nn.Conv2d(1, 2, 3, seed=0), nn.Flatten(), nn.Linear(8, 2, seed=0))
+    x = rng.standard_normal((2, 1, 4, 4))
+    model.forward(x)
+    model.backward(np.ones((2, 2)), need_dx=False)
+    assert calls == []                       # nothing below the first conv runs
+    model.backward(np.ones((2, 2)))
+    assert calls == [(2, 1, 4, 4)]
+    # a model whose first parametric layer cannot skip dx still gets its gradients
+    linear_first = nn.Sequential(nn.Flatten(), nn.Linear(16, 2, seed=0))
+    linear_first.forward(x)
+    linear_first.zero_grad()
+    assert linear_first.backward(np.ones((2, 2)), need_dx=False) is None
+    # dW = dout^T x_flat: with dout all ones, every row is the sum of the flattened inputs
+    np.testing.assert_allclose(linear_first[1].weight.grad, np.ones((2, 1)) * x.reshape(2, -1).sum(axis=0))
