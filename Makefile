@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo train-demo test test-fast lab bench clean
+.PHONY: demo train-demo test test-fast lab bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# Side-by-side timings (printed, not asserted): grading with 1 and 2 workers.
-bench: $(STAMP)
+BENCH_STAMP := $(VENV)/.installed-bench
+
+# The optional `bench` extra: PyTorch (torch==2.13.0, CPU wheel) as the reference.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[course,dev,bench]'
+	@touch $(BENCH_STAMP)
+
+# cnnlib next to PyTorch and scikit-image (printed ratios, never asserted);
+# writes benchmarks/RESULTS.md. Uses the official MNIST test set from
+# $$CNNLIB_DATA when set, Fashion-MNIST from Debian's dataset-fashion-mnist.
+bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/run.py
+
+# Grading speed (printed, not asserted): every sample submission with 1 and 2 workers.
+bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/grading.py
 
 lab: $(STAMP)
