@@ -124,3 +124,16 @@ def test_gate_explorer_updates_text():
     w.controls["gate"].value = "copy"
     w.controls["upstream2"].value = -3.0
     assert "dL/dx = 2 + -3 = -1" in text.value
+
+
+def test_widgets_package_loads_submodules_on_demand():
+    import cnnlib.widgets as widgets
+    from cnnlib.widgets import _controls
+
+    assert widgets.backprop is backprop
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        widgets.nope
+    with pytest.raises(ValueError, match="2-D array"):
+        _controls.array_html([1, 2, 3])
+    table = _controls.array_html([[1.0, -2.5]], highlight=[[False, True]], caption="k")
+    assert "<caption>k</caption>" in table and table.count("#ffd6d6") == 1 and "-2.5" in table

@@ -73,6 +73,8 @@ def test_parse_kernel():
         cv.parse_kernel("1 2\n3 x")
     with pytest.raises(ValueError, match="empty"):
         cv.parse_kernel("  \n ")
+    with pytest.raises(ValueError, match="finite"):
+        cv.parse_kernel("1 nan; 0 1")
 
 
 def test_demo_images():

@@ -127,6 +127,7 @@ def array_html(a, fmt="{:.3g}", highlight=None, caption=None):
     import numpy as np
 
     a = np.asarray(a)
+    highlight = None if highlight is None else np.asarray(highlight, dtype=bool)
     if a.ndim != 2:
         raise ValueError(f"array_html needs a 2-D array, got shape {a.shape}")
     rows = []

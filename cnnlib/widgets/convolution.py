@@ -6,6 +6,7 @@ position and show it.
 """
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -51,6 +52,7 @@ def bar_image(size=10, left=3, width=4):
     return image
 
 
+@functools.lru_cache(maxsize=None)  # loading the 5,000 digits takes a second; callers get copies
 def _digit():
     from ..data import load_mnist
 
@@ -58,6 +60,7 @@ def _digit():
     return images[np.flatnonzero(labels == 3)[0]] / 255.0  # a 3: curved strokes in every direction
 
 
+@functools.lru_cache(maxsize=None)
 def _photograph():
     from skimage import data
 
@@ -82,7 +85,7 @@ def demo_image(name):
     """
     if name not in IMAGES:
         raise ValueError(f"image must be one of {list(IMAGES)}, got {name!r}")
-    return IMAGES[name]()
+    return IMAGES[name]().copy()
 
 
 def gaussian_kernel(size=5, sigma=1.0):
@@ -121,6 +124,8 @@ def parse_kernel(text):
             values.append([float(s) for s in items])
         except ValueError:
             raise ValueError(f"row {i} of the kernel is not a list of numbers: {row.strip()!r}") from None
+    if not np.isfinite(np.array([v for r in values for v in r])).all():
+        raise ValueError("the kernel must hold finite numbers (no nan or inf)")
     lengths = {len(r) for r in values}
     if len(lengths) != 1:
         raise ValueError(f"every row of the kernel needs the same number of entries, got row lengths "
