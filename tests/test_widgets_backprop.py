@@ -117,6 +117,12 @@ def test_gate_explorer_updates_text():
     w = backprop.gate_explorer()
     text = w.outputs["text"]
     assert "dL/da = -8,   dL/db = 6" in text.value  # multiply: 2 × -4, 2 × 3
+    w.controls["upstream"].value = -1.5
+    assert "dL/da = 6,   dL/db = -4.5" in text.value  # -1.5 × -4, -1.5 × 3
+    w.controls["a"].value = 1.0
+    assert "dL/db = -1.5" in text.value
+    w.controls["upstream"].value = 2.0
+    w.controls["a"].value = 3.0
     w.controls["gate"].value = "max"
     assert "dL/da = 2,   dL/db = 0" in text.value
     w.controls["b"].value = 4.0

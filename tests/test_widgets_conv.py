@@ -101,6 +101,9 @@ def test_explorer_widget_controls_change_the_output():
     before = figure.value
     position.value = 1
     assert figure.value != before and "output[0, 1]</b> = sum of window × kernel = <b>-3" in text.value
+    w.controls["flip"].value = True  # true convolution flips [1, 0, -1] to [-1, 0, 1]: the sign flips
+    assert "output[0, 1]</b> = sum of window × kernel = <b>3" in text.value
+    w.controls["flip"].value = False
     w.controls["pad"].value = 1
     assert position.max == 99 and "10x10" in text.value
     w.controls["stride"].value = 2

@@ -108,6 +108,8 @@ def test_receptive_field_explorer():
     assert w.outputs["figure"].value != before and "<td>3</td><td>7x7</td>" in w.outputs["text"].value
     w.controls["stride"].value = 2
     assert "<td>3</td><td>15x15</td><td>8</td>" in w.outputs["text"].value  # 3, 3+2·2, 7+2·4
+    w.controls["kernel"].value = 5
+    assert "<td>3</td><td>29x29</td><td>8</td>" in w.outputs["text"].value  # 5, 5+4·2, 13+4·4
 
 
 # -- shapes and parameters ------------------------------------------------------
