@@ -86,3 +86,11 @@ def test_text_progress_bar_redraws_rarely_off_a_terminal(rng, capsys):
     fit(model, X, y, epochs=3, batch_size=4, progress=True, verbose=False)   # 300 steps
     redraws = capsys.readouterr().err.count("\r")
     assert 0 < redraws < 10, f"{redraws} progress redraws for 300 steps"
+
+
+def test_notebook_progress_bar_keeps_its_default_redraw_interval():
+    from tqdm import notebook, std
+
+    from cnnlib import train
+
+    assert train._is_notebook_bar(notebook.tqdm) and not train._is_notebook_bar(std.tqdm)
