@@ -55,6 +55,14 @@ def _as_model_dtype(model, xb):
     return xb if xb.dtype == dtype else xb.astype(dtype)
 
 
+def _backward_into_parameters(model, dscores):
+    """Backward for a training step: only parameter gradients are needed, not the input's."""
+    if getattr(model, "can_skip_input_grad", False):
+        model.backward(dscores, need_dx=False)
+    else:
+        model.backward(dscores)
+
+
 def train_step(model, optimizer, x, y):
     """One gradient step on a mini-batch: forward, loss, backward, update.
 
@@ -66,7 +74,7 @@ def train_step(model, optimizer, x, y):
     optimizer.zero_grad()
     scores = model.forward(_as_model_dtype(model, np.asarray(x)))
     loss, dscores = softmax_cross_entropy(scores, y)
-    model.backward(dscores)
+    _backward_into_parameters(model, dscores)
     optimizer.step()
     return loss
 
@@ -197,7 +205,7 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
                 optimizer.zero_grad()
                 scores = model.forward(xb)
                 loss, dscores = softmax_cross_entropy(scores, yb)
-                model.backward(dscores)
+                _backward_into_parameters(model, dscores)
                 optimizer.step()
                 if not np.isfinite(loss):
                     raise FloatingPointError(
