@@ -90,7 +90,7 @@ def test_stepper_widget_moves_through_the_pass():
     before = graph.value
     step.value = 1
     assert graph.value != before and graph.value.startswith("<img")
-    assert "f=-12, upstream gradient 1" in text.value
+    assert "step 1 of 5: f=-12, upstream gradient 1" in text.value
     seen = []
     for k in range(2, step.max + 1):
         step.value = k

@@ -97,7 +97,9 @@ def stepper_frames(root):
                 "backward pass one node at a time (the output's gradient is 1).",
     }]
     for step in steps:
-        frames.append({"grads": step.grads, "highlight": step.node, "text": step.describe()})
+        # number the steps as the slider does: 1 .. len(steps)
+        text = step.describe().replace(f"step {step.index}:", f"step {step.index + 1} of {len(steps)}:", 1)
+        frames.append({"grads": step.grads, "highlight": step.node, "text": text})
     return frames
 
 

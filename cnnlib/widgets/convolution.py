@@ -195,9 +195,14 @@ def _explorer_figure(view, pad):
     ax.imshow(view["output"], cmap="gray")
     ax.add_patch(Rectangle((view["col"] - 0.5, view["row"] - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
     ax.set_title(f"output {view['output'].shape[0]}x{view['output'].shape[1]}")
-    for ax in axes:
+    for ax, shape in zip(axes, (view["padded"].shape, (kh, kw), view["output"].shape)):
         ax.set_xticks([])
         ax.set_yticks([])
+        if max(shape) <= 32:  # small arrays: show the pixel grid
+            ax.set_xticks(np.arange(shape[1] + 1) - 0.5, minor=True)
+            ax.set_yticks(np.arange(shape[0] + 1) - 0.5, minor=True)
+            ax.grid(which="minor", color="0.6", linewidth=0.5)
+            ax.tick_params(which="minor", length=0)
     fig.tight_layout()
     return figure_html(fig)
 
@@ -228,8 +233,9 @@ def convolution_explorer(image="bar (10x10)", kernel="vertical edge"):
     image_choice = dropdown("image", list(IMAGES), image)
     kernel_choice = dropdown("kernel", list(KERNELS) + [TYPED], kernel)
     typed = w.Textarea(value="0 1 0\n1 -4 1\n0 1 0", description="typed kernel",
-                       layout={"width": "300px", "height": "80px"})
-    flip = w.Checkbox(value=False, description="flip the kernel (true convolution)")
+                       layout={"width": "320px", "height": "80px"}, style={"description_width": "initial"})
+    flip = w.Checkbox(value=False, description="flip the kernel (true convolution)",
+                      layout={"width": "auto"}, style={"description_width": "initial"})
     stride = int_slider("stride", 1, 4, 1)
     pad = int_slider("padding", 0, 3, 0)
     position = int_slider("position", 0, 1, 0, layout={"width": "500px"})
