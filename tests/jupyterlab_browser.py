@@ -380,6 +380,20 @@ def move_a_slider(page, timeout=60):
     return {"tried": tried, "widgets": len(widgets)} if tried or widgets else None
 
 
+def settle(page, widget, timeout=120):
+    """Wait until the kernel is idle and ``widget``'s outputs stay the same for a second."""
+    page.wait_for_function(_JS_IDLE, timeout=timeout * 1000, polling=250)
+    deadline = time.monotonic() + timeout
+    last = _outputs_html(widget)
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+        now = _outputs_html(widget)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def run_notebook(page, server, notebook, run_timeout=600, widget_timeout=60):
     """Open ``notebook`` (a path under the server root) in JupyterLab and run all cells.
 

@@ -23,6 +23,7 @@ from jupyterlab_browser import (
     move_a_slider,
     processes_mentioning,
     run_notebook,
+    settle,
     shutdown_notebook_kernel,
 )
 
@@ -108,6 +109,8 @@ def _check_notebook(page, lab, notebook, name):
     assert not report["problems"], f"{name} in JupyterLab:\n" + "\n\n".join(report["problems"])
     assert report["widgets"] >= 1, f"{name}: no rendered .cnnlib-widget in the page"
     moved = move_a_slider(page)
+    if moved and "after" in moved:
+        settle(page, moved["locator"])
     _save_screenshots(page, name, moved)
     assert moved and "after" in moved, (
         f"{name}: no slider of a .cnnlib-widget changed its .cnnlib-output: {moved}")
