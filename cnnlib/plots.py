@@ -25,6 +25,7 @@ __all__ = [
     "conv_filters",
     "plot_filters",
     "feature_maps",
+    "feature_montage",
     "plot_feature_maps",
     "confusion_matrix",
     "plot_confusion_matrix",
@@ -201,11 +202,41 @@ def _layer_names(model):
     return [f"{k}: {type(layer).__name__}" for k, layer in enumerate(model)]
 
 
+def feature_montage(maps, max_maps=16, gap=1):
+    """Channels of one layer side by side, each scaled to [0, 1], as one image.
+
+    Parameters
+    ----------
+    maps : (C, H, W) array_like
+    max_maps : int
+        Keep the first ``max_maps`` channels.
+    gap : int
+        Columns of NaN (drawn blank) between neighbouring channels.
+
+    Returns
+    -------
+    (H, k*W + (k-1)*gap) ndarray, k = min(C, max_maps)
+        Channel ``c`` sits in columns ``c*(W+gap) : c*(W+gap)+W`` as
+        ``(a - a.min()) / (a.max() - a.min())`` (all 0 for a constant map).
+    """
+    maps = np.asarray(maps, dtype=np.float64)
+    if maps.ndim != 3:
+        raise ValueError(f"feature_montage: expected (C, H, W) maps, got shape {maps.shape}")
+    maps = maps[:max_maps]
+    k, h, w = maps.shape
+    out = np.full((h, k * w + (k - 1) * gap), np.nan)
+    for c, a in enumerate(maps):
+        span = a.max() - a.min()
+        out[:, c * (w + gap):c * (w + gap) + w] = (a - a.min()) / span if span > 0 else 0.0
+    return out
+
+
 def plot_feature_maps(model, x, layers=None, max_maps=16, size=1.0):
     """Draw the 2-D feature maps of one input, one row per layer.
 
     ``layers`` picks layer names (default: the input and every layer whose
-    output is 3-D, i.e. still an image). At most ``max_maps`` channels per row.
+    output is 3-D, i.e. still an image). Each row is one :func:`feature_montage`
+    of at most ``max_maps`` channels, each channel with its own colour range.
     """
     maps = [(name, a) for name, a in feature_maps(model, x) if a.ndim == 3]
     if layers is not None:
@@ -217,17 +248,19 @@ def plot_feature_maps(model, x, layers=None, max_maps=16, size=1.0):
         maps = [(name, a) for name, a in maps if name in wanted]
     plt = _pyplot()
     cols = min(max_maps, max(a.shape[0] for _, a in maps))
-    fig, axes = plt.subplots(len(maps), cols, figsize=(size * cols + 1.0, size * len(maps)), squeeze=False)
-    for row, (name, a) in enumerate(maps):
-        for col in range(cols):
-            ax = axes[row, col]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col < a.shape[0]:
-                ax.imshow(a[col], cmap="viridis")
-            else:
-                ax.axis("off")
-        axes[row, 0].set_ylabel(f"{name}\n{tuple(a.shape)}", rotation=0, ha="right", va="center", fontsize=8)
+    fig, axes = plt.subplots(len(maps), 1, figsize=(size * cols + 1.0, size * len(maps)), squeeze=False)
+    for ax, (name, a) in zip(axes[:, 0], maps):
+        montage = feature_montage(a, max_maps, gap=1)
+        unit = a.shape[2] + 1      # one map and its gap = 1 unit, so maps of every layer get the same size
+        ax.imshow(montage, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest",
+                  extent=(0, montage.shape[1] / unit, a.shape[1] / unit, 0))
+        ax.set_xlim(0, cols)
+        ax.set_anchor("W")         # rows start at the same left edge
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_visible(False)
+        ax.set_ylabel(f"{name}\n{tuple(a.shape)}", rotation=0, ha="right", va="center", fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -75,7 +75,9 @@ def test_feature_maps_follow_lenet5_layer_by_layer(rng):
                                rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dict(maps)["output"], model.forward(x[None])[0], rtol=1e-12)
     fig = plots.plot_feature_maps(model, x, layers=["input", "C1", "S4"], max_maps=8)
-    assert len(fig.axes) == 3 * 8
+    assert len(fig.axes) == 3                      # one montage per layer
+    s4 = dict(maps)["S4"]
+    np.testing.assert_allclose(fig.axes[2].images[0].get_array().filled(np.nan), plots.feature_montage(s4, 8))
     with pytest.raises(ValueError, match="no image-shaped output named"):
         plots.plot_feature_maps(model, x, layers=["C5"])
 
@@ -100,3 +102,13 @@ def test_plot_images_checks_its_input():
         plots.plot_images(np.zeros((3, 8, 8)), titles=["a", "b"])
     with pytest.raises(ValueError, match=r"\(N, H, W\)"):
         plots.plot_images(np.zeros((2, 3, 8, 8)))
+
+
+def test_feature_montage_places_each_map_scaled_to_unit_range():
+    maps = np.stack([np.arange(6.0).reshape(2, 3), np.full((2, 3), 7.0), -np.arange(6.0).reshape(2, 3)])
+    montage = plots.feature_montage(maps, max_maps=2, gap=1)
+    assert montage.shape == (2, 3 + 1 + 3)
+    np.testing.assert_allclose(montage[:, :3], np.arange(6.0).reshape(2, 3) / 5)
+    assert np.isnan(montage[:, 3]).all() and (montage[:, 4:] == 0).all()    # gap, then the constant map
+    with pytest.raises(ValueError, match=r"\(C, H, W\)"):
+        plots.feature_montage(np.zeros((3, 3)))

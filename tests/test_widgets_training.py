@@ -99,3 +99,29 @@ def test_feature_map_explorer_slider_shows_each_digits_prediction(rng):
     assert (w.outputs["figure"].value, w.outputs["summary"].value) != before
     with pytest.raises(ValueError, match="need images"):
         training.feature_map_explorer(model, images, labels[:3])
+
+
+def test_optimizer_comparison_widget_trains_on_the_button_with_the_chosen_settings(rng):
+    X, y = _blobs(rng, 90)
+    w = training.optimizer_comparison_widget(_mlp, X, y, validation_data=(X[:30], y[:30]), batch_size=30,
+                                             callback_every=2)
+    assert "cnnlib-widget" in w._dom_classes and w.results() is None
+    w.controls["lr_scale"].value = 0.5
+    w.controls["epochs"].value = 2
+    assert w.results() is None and w.live.calls == 0            # sliders alone never train
+    w.controls["train"].click()
+    results = w.results()
+    assert list(results) == ["SGD", "SGD + momentum", "Adam"]
+    assert all(len(h.epoch) == 2 for h, _ in results.values())
+    model = _mlp()
+    ref = fit(model, X, y, epochs=2, batch_size=30, optimizer=SGD(model.parameters(), lr=0.025),
+              validation_data=(X[:30], y[:30]), progress=False, verbose=False)
+    np.testing.assert_allclose(results["SGD"][0].batch_loss, ref.batch_loss, rtol=1e-12)   # lr 0.05 * 0.5
+    summary = w.outputs["summary"].value
+    assert "SGD (lr 0.025)" in summary and f"validation accuracy {ref.val_accuracy[-1]:.3f}" in summary
+    assert w.outputs["figure"].value.startswith("<img") and w.live.calls == 3 * 4   # 3 steps/epoch: calls at steps 2, 3 (epoch), 4, 6 (epoch)
+    first_picture = w.outputs["figure"].value
+    w.controls["lr_scale"].value = 2.0
+    w.run()
+    assert "SGD (lr 0.1)" in w.outputs["summary"].value and w.outputs["figure"].value != first_picture
+    assert list(w.live.runs) == ["SGD", "SGD + momentum", "Adam"]

@@ -5,7 +5,8 @@ and a look inside a trained network.
   the curves of one or more runs into a ``cnnlib-output`` area, so the plot
   grows while the network trains.
 - ``compare_optimizers`` trains the same starting network once per optimizer,
-  with the same mini-batches, feeding one ``LivePlot``.
+  with the same mini-batches, feeding one ``LivePlot``;
+  ``optimizer_comparison_widget`` runs it from a learning-rate slider and a button.
 - ``feature_map_explorer``: a slider over digits shows each digit's feature
   maps and the network's prediction.
 """
@@ -19,7 +20,8 @@ from .. import plots
 from ..train import fit
 from . import _controls as C
 
-__all__ = ["LivePlot", "compare_optimizers", "OPTIMIZERS", "make_optimizer", "feature_map_explorer"]
+__all__ = ["LivePlot", "compare_optimizers", "OPTIMIZERS", "make_optimizer", "optimizer_comparison_widget",
+           "feature_map_explorer"]
 
 
 #: Optimizer settings the lecture compares: name -> (class name, keyword arguments).
@@ -198,6 +200,69 @@ def compare_optimizers(make_model, X, y, optimizers=("SGD", "SGD + momentum", "A
                       callbacks=callbacks, callback_every=callback_every if live is not None else None)
         results[name] = (history, model)
     return results
+
+
+def optimizer_comparison_widget(make_model, X, y, validation_data=None, epochs=1, batch_size=32,
+                                optimizers=("SGD", "SGD + momentum", "Adam"), callback_every=25, seed=0):
+    """A widget: choose a learning-rate scale and epochs, press *train*, watch the runs.
+
+    Training starts only on the button (it takes seconds to minutes), never
+    when a slider moves.
+
+    Parameters
+    ----------
+    make_model, X, y, validation_data, batch_size, optimizers, callback_every, seed
+        As :func:`compare_optimizers`.
+    epochs : int
+        Starting value of the epochs slider (1 to 5).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.controls`` (``lr_scale`` FloatSlider, ``epochs`` IntSlider,
+        ``train`` Button), ``.outputs`` (``summary``: one line per optimizer
+        after a run, plus the live plot's ``figure`` and ``status``),
+        ``.run()`` trains now and returns the :func:`compare_optimizers` dict,
+        ``.live`` the :class:`LivePlot`.
+    """
+    w = C.require_ipywidgets()
+    lr_scale = C.float_slider("learning-rate scale", 0.1, 3.0, value=1.0, step=0.1)
+    n_epochs = C.int_slider("epochs", 1, 5, value=epochs)
+    train = w.Button(description="train")
+    summary = C.html_area("Press <i>train</i> to train one network per optimizer.")
+    live = LivePlot(title="optimizer comparison")
+    state = {}
+
+    def run(_button=None):
+        live.runs.clear()
+        live._canvas = None   # a fresh figure for a fresh comparison
+        train.disabled = True
+        try:
+            results = compare_optimizers(make_model, X, y, optimizers=optimizers, epochs=n_epochs.value,
+                                         batch_size=batch_size, validation_data=validation_data, seed=seed,
+                                         live=live, callback_every=callback_every, lr_scale=lr_scale.value)
+        finally:
+            train.disabled = False
+        state["results"] = results
+        lines = []
+        for name, (history, _) in results.items():
+            lr = OPTIMIZERS[name][1]["lr"] * lr_scale.value
+            line = f"{html.escape(name)} (lr {lr:.3g}): final mini-batch loss {history.batch_loss[-1]:.3f}"
+            if history.val_accuracy:
+                line += f", validation accuracy {history.val_accuracy[-1]:.3f}"
+            lines.append(line)
+        summary.value = "<br>".join(lines)
+        return results
+
+    train.on_click(run)
+    controls = {"lr_scale": lr_scale, "epochs": n_epochs, "train": train}
+    outputs = dict(live.widget.outputs, summary=summary)
+    root = C.widget_root([w.HBox([lr_scale, n_epochs, train]), summary, live.widget], controls=controls,
+                         outputs=outputs)
+    root.run = run
+    root.live = live
+    root.results = lambda: state.get("results")
+    return root
 
 
 def _feature_figure(model, image, label, prediction, layers):

@@ -76,6 +76,17 @@ cells = [
     plt.show()
     """),
     md(r"""
+    **Try it yourself.** The widget below runs the same comparison with all learning rates multiplied
+    by the slider's value. Training starts only when you press *train* (about half a minute per
+    epoch on a laptop).
+    """),
+    code("""
+    from cnnlib.widgets.training import optimizer_comparison_widget
+
+    optimizer_comparison_widget(new_lenet, X_train[:1000], y_train[:1000],
+                                validation_data=(X_val[:500], y_val[:500]), epochs=1)
+    """),
+    md(r"""
     ## 6.2 Train one network a little longer
 
     We continue the Adam network on all 4,000 training digits for one more epoch, with the same live
@@ -155,8 +166,8 @@ cells = [
        $32\times32$ digit?
     2. In 6.1, SGD with momentum uses a learning rate five times smaller than plain SGD, yet it gets
        further. Why?
-    3. Re-run 6.1 with all learning rates halved (`compare_optimizers(..., lr_scale=0.5)`). Which
-       optimizer suffers most?
+    3. Re-run 6.1 with all learning rates halved (the widget's slider at 0.5, or
+       `compare_optimizers(..., lr_scale=0.5)`). Which optimizer suffers most?
     4. Look at the misclassified digits. Are the mistakes ones a person could make? Which pair of
        classes does the confusion matrix say is hardest?
     """),
