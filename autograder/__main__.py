@@ -2,7 +2,7 @@
 
     python -m autograder release [ASSIGNMENT...]        validate sources, build student versions
     python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out OUT [--workers N] [--timeout S]
-                                                        [--notebook-timeout S]
+                                                        [--notebook-timeout S] [--memory-limit GIB]
     python -m autograder demo [ASSIGNMENT...] [--workers N] [--out DIR]
                                                         release everything, grade every sample
 
@@ -21,9 +21,10 @@ from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
 from autograder.course import CourseError, find_assignments, prepare_course
-from autograder.grading import NOTEBOOK_TIMEOUT, GradingError, Options, grade
-from autograder.nbgrader_config import CELL_TIMEOUT
+from autograder.grading import GradingError, Options, grade
+from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
 from autograder.release import release, summary
+from autograder.sandbox import MEMORY_LIMIT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
                          help=f"seconds one cell may run (default {CELL_TIMEOUT})")
         sub.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT,
                          help=f"seconds of wall time for a whole notebook (default {NOTEBOOK_TIMEOUT})")
+        sub.add_argument("--memory-limit", type=float, default=MEMORY_LIMIT / 1024 ** 3, metavar="GIB",
+                         help=f"memory per notebook kernel in GiB, 0 for none (default {MEMORY_LIMIT / 1024 ** 3:g})")
 
     sub = commands.add_parser("release", help="validate sources and build the student versions")
     sub.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
@@ -90,7 +93,7 @@ def run_release(args) -> int:
 
 def run_grade(args) -> int:
     course = prepare_course(args.course, [args.assignment], args.assignments)
-    options = Options(workers=args.workers, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout)
+    options = limits_of(args)
     start = time.monotonic()
     batch = grade(course, args.assignment, args.submissions, args.out, options)
     seconds = time.monotonic() - start
@@ -102,6 +105,12 @@ def run_grade(args) -> int:
         print(f"  {r.student_id:<24} {r.score:g}/{r.max_score:g}" + (f"   lost points on: {', '.join(failed)}" if failed else ""))
     print(f"results: {args.out / 'grades.csv'}, {args.out / 'questions.csv'}, {args.out / 'feedback'}/")
     return 0
+
+
+def limits_of(args) -> Options:
+    """Options of a grading run from the command line's limits."""
+    return Options(workers=args.workers, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                   memory_limit=int(args.memory_limit * 1024 ** 3))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -105,10 +106,13 @@ def write_config(root: Path, extra: str = "") -> None:
 
 
 def install_kernel(jupyter_data_dir: Path) -> Path:
-    """Write ``<dir>/kernels/python3/kernel.json`` that starts this interpreter's ipykernel."""
+    """Write ``<dir>/kernels/python3/kernel.json`` that starts this interpreter's ipykernel
+    in the grader's sandbox."""
     from ipykernel.kernelspec import get_kernel_dict
 
     spec = get_kernel_dict()  # argv starts with sys.executable
+    # the kernel starts in the grader's sandbox (autograder/sandbox.py), which runs ipykernel
+    spec["argv"] = [sys.executable, "-m", "autograder.sandbox", "-f", "{connection_file}"]
     spec["display_name"] = "Python 3 (course grader)"
     folder = Path(jupyter_data_dir) / "kernels" / "python3"
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,10 +206,14 @@ def run_nbgrader(course_root: Path, *args: str, wall_time: float | None = None,
     log_file.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "nbgrader", *args]
     start = time.monotonic()
+    env = grading_environment(course_root, job)
+    # kernels' connection files and Unix sockets: a short private folder of this command
+    # (a socket path must stay under ~100 characters; the sandbox binds this folder)
+    runtime = tempfile.mkdtemp(prefix="agr-")
+    env["JUPYTER_RUNTIME_DIR"] = runtime
     with open(log_file, "w") as log:
         process = subprocess.Popen(command, cwd=course_root, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=subprocess.STDOUT, env=grading_environment(course_root, job),
-                                   start_new_session=True)
+                                   stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
             returncode = process.wait(timeout=wall_time)
         except subprocess.TimeoutExpired:
@@ -214,6 +222,7 @@ def run_nbgrader(course_root: Path, *args: str, wall_time: float | None = None,
             process.wait()
         finally:
             kill_marked(job)
+            shutil.rmtree(runtime, ignore_errors=True)
     return Run(list(args), returncode, time.monotonic() - start, log_file.read_text(errors="replace"))
 
 

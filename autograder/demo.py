@@ -20,7 +20,7 @@ from pathlib import Path
 
 from autograder import SAMPLES_DIR
 from autograder.course import find_assignments, prepare_course
-from autograder.grading import Batch, Options, grade_batches
+from autograder.grading import Batch, grade_batches
 from autograder.release import release, summary
 from autograder.samples import load_manifest
 
@@ -45,7 +45,9 @@ def demo(args) -> int:
     batches = [Batch(a, samples / a, out / a) for a in with_samples]
     total = sum(len(load_manifest(a, samples)["students"]) for a in with_samples)
     print(f"\n== grade {total} sample submission(s) with {args.workers} worker(s)")
-    options = Options(workers=args.workers, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout)
+    from autograder.__main__ import limits_of
+
+    options = limits_of(args)
     grade_start = time.monotonic()
     grade_batches(course, batches, options)
     grade_seconds = time.monotonic() - grade_start

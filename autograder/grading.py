@@ -50,19 +50,22 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
 from autograder.feedback import error_message, find_leaks, notebook_lines, notice_html, secret_lines
-from autograder.nbgrader_config import CELL_TIMEOUT, c as course_config
+from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
+from autograder.sandbox import MEMORY_LIMIT
 from autograder.release import last_error
 
-NOTEBOOK_TIMEOUT = 600  # s of wall time for one notebook, nbgrader's start-up included
+STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before nbgrader itself is killed
 MESSAGE_LENGTH = 2000  # characters of one message in questions.csv
 MANUAL = "needs manual grading"
 
 PRIVATE_LIMITS = '''
-# Limits of this grading run (python -m autograder grade --timeout)
+# Limits of this grading run (python -m autograder grade --timeout/--notebook-timeout/--memory-limit)
 from autograder.nbgrader_config import timeout_error
 
 c.Execute.timeout = {timeout}
 c.Execute.error_on_timeout = timeout_error({timeout})
+c.GuardedExecute.notebook_timeout = {notebook_timeout}
+os.environ["AUTOGRADER_MEMORY_LIMIT"] = "{memory_limit}"  # read by the kernel's sandbox
 '''
 
 
@@ -75,6 +78,7 @@ class Options:
     workers: int = os.cpu_count() or 1
     cell_timeout: int = CELL_TIMEOUT
     notebook_timeout: float = NOTEBOOK_TIMEOUT
+    memory_limit: int = MEMORY_LIMIT  # bytes of address space per kernel (0: no limit)
     log: Callable[[str], None] = print
 
 
@@ -98,6 +102,7 @@ class Assignment:
     notebooks: list[str]
     cells: list[GradedCell]
     secrets: list[str]  # hidden-test lines that must never reach a student
+    known_ids: dict[str, set[str]] = field(default_factory=dict)  # notebook -> every grade_id of its source
     gradebook: Path | None = None  # template gradebook with the assignment recorded
 
     def cells_of(self, notebook: str) -> list[GradedCell]:
@@ -110,10 +115,11 @@ def read_assignment(source: Path) -> Assignment:
     notebooks = notebook_names(source)
     if not notebooks:
         raise GradingError(f"no notebook in {source}")
-    cells, secrets = [], []
+    cells, secrets, known_ids = [], [], {}
     for name in notebooks:
         nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
         secrets += secret_lines(nb)
+        known_ids[name] = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells} - {None}
         answers = []
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -124,7 +130,7 @@ def read_assignment(source: Path) -> Assignment:
                 answers = []
             elif utils.is_solution(cell):
                 answers.append(grade_id)
-    return Assignment(source.name, source, notebooks, cells, secrets)
+    return Assignment(source.name, source, notebooks, cells, secrets, known_ids=known_ids)
 
 
 def make_template(course: Course, assignment: str, workdir: Path, options: Options) -> Assignment:
@@ -142,7 +148,8 @@ def make_template(course: Course, assignment: str, workdir: Path, options: Optio
 
 def make_private_course(root: Path, source: Path, gradebook: Path | None, options: Options) -> None:
     """A course folder of its own: config with this run's limits, source, gradebook."""
-    write_config(root, PRIVATE_LIMITS.format(timeout=int(options.cell_timeout)))
+    write_config(root, PRIVATE_LIMITS.format(timeout=int(options.cell_timeout), memory_limit=int(options.memory_limit),
+                                             notebook_timeout=float(options.notebook_timeout)))
     copy_assignment(source, root / "source" / source.name)
     if gradebook is not None:
         shutil.copy(gradebook, root / "gradebook.db")
@@ -191,7 +198,8 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
 
     to_grade = [nb for nb in assignment.notebooks if nb not in problems]
     if to_grade:
-        wall_time = options.notebook_timeout * len(to_grade)
+        # each notebook stops itself at its limit (GuardedExecute); this is the backstop
+        wall_time = options.notebook_timeout * len(to_grade) + STARTUP_ALLOWANCE
         run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
                            log_file=logs / "autograde.log")
         if not run.ok and not run.timed_out and not read_scores(root / "gradebook.db", assignment.name, student):
@@ -261,7 +269,34 @@ def intake(assignment: Assignment, student_dir: Path, dest: Path) -> tuple[dict[
             continue
         for grade_id, note in cell_remarks(notebook, assignment.cells_of(nb)).items():
             notes.setdefault(grade_id, []).append(note)
+        if sanitize_ids(notebook, assignment.known_ids.get(nb, set())):
+            nbformat.write(notebook, path)
     return problems, notes
+
+
+def sanitize_ids(notebook, known: set[str]) -> bool:
+    """Make a notebook's nbgrader cells unambiguous before nbgrader sees them.
+
+    A cell whose grade_id the assignment does not have (a renamed test) and every
+    copy of a duplicated cell but the last lose their nbgrader metadata: they are
+    ordinary cells then, and nbgrader puts the assignment's own cell back where
+    one is missing. (nbgrader itself stops on both.) Returns whether anything changed.
+    """
+    last = {}
+    for index, cell in enumerate(notebook.cells):
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id is not None:
+            last[grade_id] = index
+    changed = False
+    for index, cell in enumerate(notebook.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            continue
+        grade_id = meta.get("grade_id")
+        if grade_id is not None and (grade_id not in known or last.get(grade_id) != index):
+            del cell.metadata["nbgrader"]
+            changed = True
+    return changed
 
 
 def read_notebook(path: Path):
@@ -323,7 +358,10 @@ def read_scores(gradebook: Path, assignment: str, student: str) -> dict[tuple[st
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
             return {}
-        return {(nb.name, grade.name): float(grade.score) for nb in submission.notebooks for grade in nb.grades}
+        # the automatic score only, within 0..max: a manual or extra-credit entry in a private
+        # gradebook is never the student's to make
+        return {(nb.name, grade.name): min(max(float(grade.auto_score or 0.0), 0.0), float(grade.max_score))
+                for nb in submission.notebooks for grade in nb.grades}
 
 
 def read_messages(autograded: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -17,12 +17,17 @@ except NameError:  # imported as a module
 
     c = Config()
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import GetGrades  # noqa: E402
+import os  # noqa: E402
 
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,  # noqa: E402
+                                    LimitOutput, SaveAutoGrades)
+
+from autograder.execute import GuardedExecute  # noqa: E402
 from autograder.feedback import ClearHiddenTestsFromFeedback, ReduceTracebacks  # noqa: E402
 
 CELL_TIMEOUT = 30  # seconds per cell; `python -m autograder grade --timeout S` overrides it
+NOTEBOOK_TIMEOUT = 600  # seconds for all cells of one notebook (--notebook-timeout S)
 
 
 def timeout_error(seconds):
@@ -50,7 +55,26 @@ c.Execute.error_on_timeout = timeout_error(CELL_TIMEOUT)
 # Keep going after an error: nbgrader's Execute fixes allow_errors to True
 # (not configurable), so every test cell runs whatever failed before it.
 
+# Kernels run in the grader's sandbox (autograder/sandbox.py: the kernel spec
+# written into the course folder starts it). Over Unix sockets, so that the
+# sandbox can leave the kernel without any network.
+if os.name == "posix":
+    c.KernelManager.transport = "ipc"
+
 # --- autograde --------------------------------------------------------------
+# nbgrader's pipeline with Execute replaced by GuardedExecute (autograder/execute.py):
+# tests guarded against patched numpy/builtins and seeded, a wall-time limit for the
+# whole notebook, an output cap, and a fresh kernel after a cell kills or hangs it.
+c.Autograde.autograde_preprocessors = [
+    GuardedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+c.GuardedExecute.notebook_timeout = NOTEBOOK_TIMEOUT
 # A test cell the student deleted is put back (with its hidden tests) and
 # run, instead of silently scoring nothing.
 c.OverwriteCells.add_missing_cells = True

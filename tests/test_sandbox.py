@@ -1,0 +1,218 @@
+"""The grading kernel's sandbox and the hardened executor (autograder/sandbox.py, kernel_boot.py, execute.py).
+
+Fast tests check how the sandbox is put together. Slow tests start real
+kernels through the course's kernel spec (as nbgrader does) and run real
+attacks in them: reading hidden tests, allocating 3 GiB, forking a child that
+outlives the kernel, patching numpy, killing the kernel, flooding output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from traitlets.config import Config
+
+from autograder import sandbox
+from autograder.course import install_kernel
+from autograder.execute import GuardedExecute, seed_of
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = REPO / "assignments" / "parameter_counting" / "parameter_counting.ipynb"
+
+
+# --- fast -----------------------------------------------------------------------
+
+def test_the_repository_is_not_shown_to_the_kernel():
+    paths = sandbox.python_paths()
+    assert REPO / "cnnlib" in paths
+    assert REPO not in paths and REPO / "assignments" not in paths and REPO / "autograder" not in paths
+    assert not any(p in (REPO / "assignments").parents and p != REPO / "cnnlib" for p in paths if p != Path(sys.prefix))
+
+
+@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed or cannot create namespaces")
+def test_bwrap_command_binds_only_what_the_kernel_needs(tmp_path):
+    work, runtime = tmp_path / "work", tmp_path / "runtime"
+    work.mkdir(), runtime.mkdir()
+    args = sandbox.bwrap_command(["python"], work, runtime / "kernel.json")
+    binds = [(args[i], args[i + 1]) for i in range(len(args) - 1) if args[i] in ("--bind", "--ro-bind")]
+    writable = [src for flag, src in binds if flag == "--bind"]
+    assert writable == [str(work), str(runtime)]
+    assert not any(Path(src) == REPO or Path(src) == REPO / "assignments" for _, src in binds)
+    assert "--unshare-all" in args and "--die-with-parent" in args and "--cap-drop" in args
+
+
+def test_format_bytes_and_memory_limit(monkeypatch):
+    assert sandbox.format_bytes(2 * 1024 ** 3) == "2 GiB"
+    monkeypatch.setenv("AUTOGRADER_MEMORY_LIMIT", str(512 * 1024 ** 2))
+    assert sandbox.memory_limit() == 512 * 1024 ** 2
+    monkeypatch.delenv("AUTOGRADER_MEMORY_LIMIT")
+    assert sandbox.memory_limit() == sandbox.MEMORY_LIMIT
+
+
+def test_seeds_depend_only_on_the_test_cell():
+    cell = nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": "test_add", "grade": True}})
+    assert seed_of(cell) == seed_of(nbformat.v4.new_code_cell("x", metadata=cell.metadata))
+    other = nbformat.v4.new_code_cell("", metadata={"nbgrader": {"grade_id": "test_mean", "grade": True}})
+    assert seed_of(cell) != seed_of(other)
+
+
+# --- slow: real kernels -------------------------------------------------------------
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch):
+    """A course-like kernel spec, a private runtime folder and a working copy."""
+    install_kernel(tmp_path / "jupyter")
+    runtime = Path(tempfile.mkdtemp(prefix="agt-"))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    work = tmp_path / "work"
+    work.mkdir()
+    yield work
+    subprocess.run(["rm", "-rf", str(runtime)])
+
+
+def executor(timeout=10, **limits) -> GuardedExecute:
+    config = Config()
+    config.KernelManager.transport = "ipc"
+    return GuardedExecute(config=config, timeout=timeout, kernel_name="python3", **limits)
+
+
+def graded(source, grade_id):
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "grade": True,
+                                                                    "solution": False, "locked": True, "points": 1}})
+
+
+def answer(source, grade_id):
+    return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "grade": False,
+                                                                    "solution": True, "locked": False}})
+
+
+def run(cells, work, **kwargs):
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb, _ = executor(**kwargs).preprocess(nb, {"metadata": {"path": str(work)}})
+    return nb
+
+
+def errors(cell):
+    return [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
+
+
+def text(cell):
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed or cannot create namespaces")
+def test_student_code_cannot_see_sources_network_or_the_grader(kernel_env):
+    nb = run([
+        nbformat.v4.new_code_cell(f"open({str(SECRET)!r}).read()"),
+        nbformat.v4.new_code_cell("import os; print(sorted(os.listdir('..')))"),
+        nbformat.v4.new_code_cell("import socket; socket.create_connection(('pypi.org', 443), timeout=3)"),
+        nbformat.v4.new_code_cell("import os; print(os.getuid(), os.getppid(), len([p for p in os.listdir('/proc') if p.isdigit()]))"),
+        nbformat.v4.new_code_cell("import cnnlib.checks, numpy; print('imports ok')"),
+    ], kernel_env)
+    assert errors(nb.cells[0])[0].startswith("FileNotFoundError")
+    assert text(nb.cells[1]).strip() == "['work']"  # outside: also the kernel spec's folder
+    assert errors(nb.cells[2])  # no network at all
+    uid, ppid, processes = map(int, text(nb.cells[3]).split())
+    assert uid == sandbox.SANDBOX_UID and ppid == 1 and processes <= 3  # bwrap's init, the kernel, its helper
+    assert text(nb.cells[4]).strip() == "imports ok"
+
+
+@pytest.mark.slow
+def test_memory_limit_fails_only_the_allocating_cell(kernel_env):
+    nb = run([
+        nbformat.v4.new_code_cell("import numpy as np\nbig = np.ones(3 * 2**30 // 8)"),
+        nbformat.v4.new_code_cell("small = np.ones(1000); print(small.sum())"),
+    ], kernel_env)
+    (error,) = errors(nb.cells[0])
+    assert error.startswith("MemoryError") and "memory limit" in error and "2 GiB" in error
+    assert text(nb.cells[1]).strip() == "1000.0"
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_a_forked_child_does_not_outlive_the_kernel(kernel_env):
+    marker = f"autograder-orphan-{os.getpid()}-{time.time_ns()}"
+    run([nbformat.v4.new_code_cell(
+        "import os, subprocess\n"
+        f"subprocess.Popen(['sleep', '600', {marker!r}], start_new_session=True, env={{}})\n"
+        "print('started')")], kernel_env)
+    deadline = time.monotonic() + 10
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = processes_with(marker)
+    for pid in left:  # leave the machine clean even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    if sandbox.mode() == "bwrap":
+        assert not left
+
+
+@pytest.mark.slow
+def test_a_dead_kernel_costs_only_its_cell(kernel_env):
+    nb = run([
+        answer("def add(a, b):\n    return a + b", "add"),
+        answer("import os\nos._exit(1)", "crash"),
+        graded("assert add(1, 2) == 3", "test_add"),
+    ], kernel_env)
+    assert "KernelDied" in errors(nb.cells[1])[0] and "kernel died" in errors(nb.cells[1])[0]
+    assert errors(nb.cells[2]) == []
+
+
+@pytest.mark.slow
+def test_output_flood_stops_the_cell(kernel_env):
+    nb = run([
+        nbformat.v4.new_code_cell("for i in range(10**6):\n    print('x' * 1000)\nANSWER = 42"),
+        graded("assert ANSWER == 42", "test_answer"),
+    ], kernel_env, cell_output_limit=50_000)
+    assert errors(nb.cells[0]) == ["OutputLimitError: the cell was stopped: a cell may print at most 48.8 KiB (output limit)"]
+    assert len(text(nb.cells[0])) <= 50_000
+    assert errors(nb.cells[1])[0].startswith("NameError")
+
+
+@pytest.mark.slow
+def test_patches_cannot_make_a_wrong_answer_pass(kernel_env):
+    nb = run([
+        answer("import numpy as np\nnp.allclose = lambda *a, **k: True\ndef f(x):\n    return x + 1", "f"),
+        graded("import numpy as np\nassert np.allclose(f(1), 1)", "test_f_restored"),
+        answer("import numpy as np\ndef g(x):\n    np.allclose = lambda *a, **k: True\n    return x + 1", "g"),
+        graded("import numpy as np\nassert np.allclose(g(1), 1)", "test_g_during"),
+        answer("get_ipython().set_custom_exc((AssertionError,), lambda *a, **k: None)", "hide"),
+        graded("assert 1 == 2, 'wrong'", "test_hidden_error"),
+    ], kernel_env)
+    assert errors(nb.cells[1])[0].startswith("AssertionError")
+    assert any(e.startswith("TamperingDetected") and "numpy.allclose" in e for e in errors(nb.cells[3]))
+    assert errors(nb.cells[5]) and errors(nb.cells[5])[0].startswith("AssertionError")
+
+
+@pytest.mark.slow
+def test_test_cells_are_seeded(kernel_env):
+    cells = [nbformat.v4.new_code_cell("import numpy as np, random\nnp.random.rand(5); random.random()"),
+             graded("print(np.random.rand(), random.random())", "test_one"),
+             graded("print(np.random.rand(), random.random())", "test_two")]
+    first, second = run(cells, kernel_env), run(cells, kernel_env)
+    assert text(first.cells[1]) == text(second.cells[1]) and text(first.cells[2]) == text(second.cells[2])
+    assert text(first.cells[1]) != text(first.cells[2])  # a seed per test cell, not one for all
