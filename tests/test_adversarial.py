@@ -184,6 +184,13 @@ def test_every_attack_has_a_sample():
 
 # --- slow: the batch ----------------------------------------------------------------
 
+def rows_of(batch) -> dict[str, dict[str, dict]]:
+    """questions.csv of the batch by student and grade_id; a batch that died says so."""
+    if not (batch["out"] / "questions.csv").exists():
+        pytest.fail(f"the batch did not finish (exit code {batch['proc'].returncode}):\n{batch['proc'].stdout[-3000:]}")
+    return questions_by_student(batch["out"])
+
+
 def expected_words(words) -> list[str]:
     return [words] if isinstance(words, str) else list(words)
 
@@ -199,7 +206,7 @@ def test_the_batch_finishes(batch):
 
 @pytest.mark.slow
 def test_manifest_is_reproduced_exactly(batch):
-    questions = questions_by_student(batch["out"])
+    questions = rows_of(batch)
     problems = []
     for student, entry in sorted(manifest()["students"].items()):
         rows = questions.get(student, {})
@@ -222,7 +229,7 @@ def test_manifest_is_reproduced_exactly(batch):
 
 @pytest.mark.slow
 def test_honest_students_keep_full_marks(batch):
-    questions = questions_by_student(batch["out"])
+    questions = rows_of(batch)
     full = manifest()["points"]
     for student in HONEST:
         assert {g: float(r["score"]) for g, r in questions[student].items() if r["score"] != ""} == full, student
@@ -237,6 +244,7 @@ def test_honest_students_keep_full_marks(batch):
 @pytest.mark.slow
 def test_students_see_no_hidden_test_and_no_solution(batch):
     out = batch["out"]
+    rows_of(batch)
     checked = assert_nothing_leaks(out, SOURCE, batch["submissions"])
     assert checked == len(manifest()["students"])
     # nor in the message column, whoever the student
@@ -265,7 +273,8 @@ def test_processes_and_memory_are_back_to_normal(batch):
 
 @pytest.mark.slow
 def test_grading_again_gives_the_same_scores(batch, tmp_path):
-    """Three submissions graded a second time, one worker: the same rows as in the batch."""
+    """Four submissions graded a second time, one worker: the same scores as in the batch."""
+    rows_of(batch)
     again = tmp_path / "submissions"
     chosen = ["reference", "os_exit", "patched_builtins", "duplicated_test"]
     for student in chosen:
