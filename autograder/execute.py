@@ -48,6 +48,7 @@ from autograder.sandbox import format_bytes, memory_limit
 GUARD = "_autograder_guard"  # the module kernel_boot.py installs
 NOTICE = "autograder_notice"  # metadata key of the grader's own display outputs
 GUARD_TIMEOUT = 20  # s for the guard's silent request
+CODE_SECONDS = "[autograder] the notebook's cells ran for"  # log line: time spent in student and test code
 
 
 class KernelLost(Exception):
@@ -99,6 +100,14 @@ class GuardedExecute(Execute):
         self._lost: dict[int, NotebookNode] = {}
         self._kernel_dirs: list[str] = []
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
+        self._code_seconds = 0.0
+        try:
+            return self._preprocess_with_restarts(original, resources, km)
+        finally:
+            # read by the grader (autograder.grading.code_seconds) for the benchmark's overhead figure
+            self.log.info("%s %.3f s", CODE_SECONDS, self._code_seconds)
+
+    def _preprocess_with_restarts(self, original, resources, km):
         while True:
             self._output_bytes, self._cell_bytes, self._truncated = 0, {}, {}
             self._give_up = len(self._lost) >= self.max_restarts
@@ -122,10 +131,11 @@ class GuardedExecute(Execute):
         return timeout
 
     def create_kernel_manager(self):
-        """nbclient's kernel manager, with its connection file (and Unix sockets) in a
-        folder of its own: the sandbox makes that folder, and only it, visible to the kernel."""
+        """nbclient's kernel manager, talking over Unix sockets, with its connection file (and
+        the sockets) in a folder of its own: the sandbox shows that folder, and only it, to the kernel."""
         km = super().create_kernel_manager()
-        if km.transport == "ipc" and not km.has_kernel:
+        if os.name == "posix" and not km.has_kernel:
+            km.transport = "ipc"  # no network needed: the sandbox gives the kernel none
             from jupyter_core.paths import jupyter_runtime_dir
 
             os.makedirs(jupyter_runtime_dir(), exist_ok=True)
@@ -154,6 +164,7 @@ class GuardedExecute(Execute):
         if is_test(cell):
             restored = await self._guard(f"before({seed_of(cell)})", cell_index)
         cut_by_notebook = self._deadline is not None and self._deadline - time.monotonic() < (self.timeout or 1e9)
+        started = time.monotonic()
         try:
             cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except KernelLost:
@@ -166,6 +177,7 @@ class GuardedExecute(Execute):
             self.log.warning("Cell %d: %s (%s)", cell_index, what[1], type(error).__name__)
             return self._lose(cell, cell_index, *what)
 
+        self._code_seconds += time.monotonic() - started
         if cell_index in self._truncated:  # stopped for printing too much: that is its error
             what, limit = self._truncated[cell_index]
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(

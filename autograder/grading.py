@@ -49,6 +49,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
+from autograder.execute import CODE_SECONDS
 from autograder.feedback import error_message, find_leaks, notebook_lines, notice_html, secret_lines
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
 from autograder.sandbox import MEMORY_LIMIT
@@ -173,7 +174,8 @@ class StudentResult:
     student_id: str
     questions: list[Question] = field(default_factory=list)
     feedback: list[Path] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of grading this submission
+    code_seconds: float = 0.0  # of which the notebook's cells ran (student code and tests)
 
     @property
     def score(self) -> float:
@@ -208,6 +210,7 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
             options.log(f"nbgrader autograde failed to start for {student}; trying again")
             run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
                                log_file=logs / "autograde.log")
+        code_seconds = sum(float(line.rsplit(" ", 2)[-2]) for line in run.log.splitlines() if CODE_SECONDS in line)
         autograded = root / "autograded" / student / assignment.name
         for nb in to_grade:
             if not (autograded / f"{nb}.ipynb").exists():
@@ -217,7 +220,7 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
                          log_file=logs / "generate_feedback.log")
 
     scores = read_scores(root / "gradebook.db", assignment.name, student)
-    result = StudentResult(student)
+    result = StudentResult(student, code_seconds=code_seconds if to_grade else 0.0)
     for nb in assignment.notebooks:
         tests, answers = ({}, {}) if nb in problems else read_messages(
             root / "autograded" / student / assignment.name / f"{nb}.ipynb")

@@ -17,8 +17,6 @@ except NameError:  # imported as a module
 
     c = Config()
 
-import os  # noqa: E402
-
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,  # noqa: E402
                                     LimitOutput, SaveAutoGrades)
@@ -56,10 +54,7 @@ c.Execute.error_on_timeout = timeout_error(CELL_TIMEOUT)
 # (not configurable), so every test cell runs whatever failed before it.
 
 # Kernels run in the grader's sandbox (autograder/sandbox.py: the kernel spec
-# written into the course folder starts it). Over Unix sockets, so that the
-# sandbox can leave the kernel without any network.
-if os.name == "posix":
-    c.KernelManager.transport = "ipc"
+# written into the course folder starts it).
 
 # --- autograde --------------------------------------------------------------
 # nbgrader's pipeline with Execute replaced by GuardedExecute (autograder/execute.py):

@@ -16,8 +16,9 @@ offers:
     folder of its connection file. Assignment sources, solutions, hidden
     tests, the gradebook, the repository and other students' copies do not
     exist in that view. The network namespace is empty, so the kernel talks
-    to nbgrader over Unix sockets (``KernelManager.transport = "ipc"``, set
-    by the course configuration when this mode is active). Every process the
+    to nbgrader over Unix sockets (``autograder.execute.GuardedExecute`` uses
+    ``ipc`` transport; a client that asks for TCP, like ``nbgrader validate``
+    on the instructor's own notebooks, gets the host's network instead). Every process the
     kernel starts lives in its PID namespace and dies with it.
 ``none`` (no bubblewrap, other systems):
     the kernel runs as the grading user in its own process group, in the
@@ -164,8 +165,11 @@ def bwrap_command(kernel: list[str], workdir: Path, connection_file: Path) -> li
         if path.exists() and not any(is_within(path, b) for b in bound):
             args += ["--ro-bind", str(path), str(path)]
             bound.append(path)
-    for path in (workdir, connection_file.parent):  # the student's working copy; the kernel's sockets
-        args += ["--bind", str(path), str(path)]
+    args += ["--bind", str(workdir), str(workdir)]  # the student's working copy
+    if transport(connection_file) == "ipc":  # the kernel makes its Unix sockets next to the file
+        args += ["--bind", str(connection_file.parent), str(connection_file.parent)]
+    else:  # TCP (e.g. nbgrader validate's own executor): the kernel needs the network namespace
+        args += ["--share-net", "--ro-bind", str(connection_file), str(connection_file)]
     # matplotlib's font list, copied in: without it every kernel spends seconds building one
     args += ["--dir", "/tmp/home/.matplotlib"]
     for font_list in sorted(matplotlib_cache().glob("fontlist-*.json")):
@@ -184,6 +188,16 @@ def bwrap_command(kernel: list[str], workdir: Path, connection_file: Path) -> li
              "--unsetenv", "JPY_PARENT_PID",
              "--"]
     return args + kernel
+
+
+def transport(connection_file: Path) -> str:
+    """``ipc`` or ``tcp``: how the kernel of this connection file talks to its client."""
+    import json
+
+    try:
+        return json.loads(connection_file.read_text()).get("transport", "tcp")
+    except (OSError, ValueError):
+        return "tcp"
 
 
 def kernel_environment() -> dict[str, str]:

@@ -2,8 +2,9 @@
 
     python benchmarks/grading.py [ASSIGNMENT...] [--workers 1 2] [--timeout 30]
 
-Prints the wall time of each run, seconds per submission and the speed-up
-over the first worker count. Nothing is asserted: the numbers depend on the
+Prints the wall time of each run, seconds per submission, the speed-up over
+the first worker count, and how much of one submission's time is spent in its
+notebook's cells (student code and tests) versus the grader's own overhead. Nothing is asserted: the numbers depend on the
 machine (nbgrader's start-up, about two Python processes per submission,
 dominates small notebooks). Everything is written to a temporary folder.
 """
@@ -49,8 +50,13 @@ def main(argv=None) -> int:
             grade_batches(course, batches, options)
             seconds = time.monotonic() - start
             timings.append((workers, seconds))
+            results = [r for b in batches for r in b.results]
+            own = sum(r.seconds for r in results) / count  # one submission's wall time, start to end
+            code = sum(r.code_seconds for r in results) / count  # of which its cells ran
             print(f"{workers} worker(s): {seconds:7.1f} s wall, {seconds / count:5.2f} s per submission, "
-                  f"speed-up {timings[0][1] / seconds:4.2f}x", flush=True)
+                  f"speed-up {timings[0][1] / seconds:4.2f}x; one submission takes {own:5.2f} s, of which "
+                  f"{code:5.2f} s in its cells and {own - code:5.2f} s grader overhead "
+                  "(nbgrader start-ups, kernel start, sandbox, feedback)", flush=True)
     return 0
 
 

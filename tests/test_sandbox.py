@@ -42,12 +42,18 @@ def test_the_repository_is_not_shown_to_the_kernel():
 def test_bwrap_command_binds_only_what_the_kernel_needs(tmp_path):
     work, runtime = tmp_path / "work", tmp_path / "runtime"
     work.mkdir(), runtime.mkdir()
+    (runtime / "kernel.json").write_text(json.dumps({"transport": "ipc", "ip": str(runtime / "ipc")}))
     args = sandbox.bwrap_command(["python"], work, runtime / "kernel.json")
     binds = [(args[i], args[i + 1]) for i in range(len(args) - 1) if args[i] in ("--bind", "--ro-bind")]
     writable = [src for flag, src in binds if flag == "--bind"]
     assert writable == [str(work), str(runtime)]
     assert not any(Path(src) == REPO or Path(src) == REPO / "assignments" for _, src in binds)
     assert "--unshare-all" in args and "--die-with-parent" in args and "--cap-drop" in args
+    assert "--share-net" not in args
+    # a TCP client (nbgrader validate) gets the network and only its connection file
+    (runtime / "kernel.json").write_text(json.dumps({"transport": "tcp", "ip": "127.0.0.1"}))
+    args = sandbox.bwrap_command(["python"], work, runtime / "kernel.json")
+    assert "--share-net" in args and [src for flag, src in zip(args, args[1:]) if flag == "--bind"] == [str(work)]
 
 
 def test_format_bytes_and_memory_limit(monkeypatch):
