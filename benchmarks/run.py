@@ -53,17 +53,21 @@ def _torch():
 # ----------------------------------------------------------------------------
 
 def _once(fn, loops):
-    start = time.perf_counter()
+    """(CPU seconds, wall seconds) per call, over ``loops`` calls."""
+    cpu, wall = time.process_time(), time.perf_counter()
     for _ in range(loops):
         fn()
-    return (time.perf_counter() - start) / loops
+    return (time.process_time() - cpu) / loops, (time.perf_counter() - wall) / loops
 
 
 def compare(ours, theirs, repeats, warmup=3, min_seconds=0.005):
-    """Median seconds per call of ``ours`` and ``theirs`` (None if ``theirs`` is None).
+    """Median seconds per call of ``ours`` and of ``theirs`` (None if ``theirs`` is None).
 
     Both are warmed up, then timed alternately ``repeats`` times; a sample
     runs a call several times when one call is shorter than ``min_seconds``.
+    Returns ``{"cpu": (ours, theirs), "wall": (ours, theirs)}``: the process's
+    CPU time (one thread each, so it does not count time spent waiting for a
+    core on a busy machine) and the wall-clock time.
     """
     import numpy as np
 
@@ -72,13 +76,16 @@ def compare(ours, theirs, repeats, warmup=3, min_seconds=0.005):
     for fn in fns:
         for _ in range(warmup):
             fn()
-        loops.append(max(1, int(min_seconds / max(_once(fn, 1), 1e-7))))
+        loops.append(max(1, int(min_seconds / max(_once(fn, 1)[1], 1e-7))))
     samples = [[] for _ in fns]
     for _ in range(repeats):
         for k, fn in enumerate(fns):
             samples[k].append(_once(fn, loops[k]))
-    medians = [float(np.median(s)) for s in samples]
-    return medians[0], (medians[1] if theirs is not None else None)
+    result = {}
+    for clock, column in (("cpu", 0), ("wall", 1)):
+        medians = [float(np.median([s[column] for s in fn_samples])) for fn_samples in samples]
+        result[clock] = (medians[0], medians[1] if theirs is not None else None)
+    return result
 
 
 # ----------------------------------------------------------------------------
@@ -113,8 +120,8 @@ def conv_rows(torch, repeats):
                     dt, xt, wt, [w_shape[0]], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [True, True, True])
 
             _check_close(out, theirs_f().numpy(), f"conv2d forward {name}")
-        rows.append((f"conv2d forward, {name}", *compare(ours_f, theirs_f, repeats), "<= 1.5"))
-        rows.append((f"conv2d backward, {name}", *compare(ours_b, theirs_b, repeats), ""))
+        rows.append((f"conv2d forward, {name}", compare(ours_f, theirs_f, repeats), "<= 1.5"))
+        rows.append((f"conv2d backward, {name}", compare(ours_b, theirs_b, repeats), ""))
     return rows
 
 
@@ -151,8 +158,8 @@ def pool_rows(torch, repeats):
 
             _check_close(out, theirs_f().numpy(), f"max-pool {name}")
         shape = "x".join(map(str, x.shape))
-        rows.append((f"max-pool 2x2 forward, {shape}", *compare(ours_f, theirs_f, repeats), ""))
-        rows.append((f"max-pool 2x2 backward, {shape}", *compare(ours_b, theirs_b, repeats), ""))
+        rows.append((f"max-pool 2x2 forward, {shape}", compare(ours_f, theirs_f, repeats), ""))
+        rows.append((f"max-pool 2x2 backward, {shape}", compare(ours_b, theirs_b, repeats), ""))
     return rows
 
 
@@ -195,7 +202,7 @@ def step_rows(torch, repeats):
             return loss
 
     return [("LeNet-5 training step (forward, loss, backward, SGD), batch 64",
-             *compare(ours, theirs, repeats), "<= 2.0")]
+             compare(ours, theirs, repeats), "<= 2.0")]
 
 
 def _check_close(ours, theirs, what):
@@ -220,12 +227,12 @@ def hog_row(repeats):
     try:
         from skimage.feature import hog as sk_hog
     except ImportError:
-        seconds, _ = compare(lambda: hog(images), None, max(3, repeats // 5), warmup=1)
-        return {"images": len(images), "ours": seconds, "theirs": None, "diff": None}
+        timing = compare(lambda: hog(images), None, max(3, repeats // 5), warmup=1)
+        return {"images": len(images), "timing": timing, "diff": None}
     sk_loop = lambda: np.stack([sk_hog(image) for image in images])   # noqa: E731
     diff = float(np.max(np.abs(hog(images) - sk_loop())))
-    ours, theirs = compare(lambda: hog(images), sk_loop, max(3, repeats // 5), warmup=1)
-    return {"images": len(images), "ours": ours, "theirs": theirs, "diff": diff}
+    timing = compare(lambda: hog(images), sk_loop, max(3, repeats // 5), warmup=1)
+    return {"images": len(images), "timing": timing, "diff": diff}
 
 
 # ----------------------------------------------------------------------------
@@ -233,11 +240,24 @@ def hog_row(repeats):
 # ----------------------------------------------------------------------------
 
 def _peak_rss_mib():
+    """Peak resident memory of this process in MiB, or None where unknown.
+
+    Linux's VmHWM belongs to the program image started by exec; ``ru_maxrss``
+    would also count the parent's memory at fork time (the benchmark process,
+    with PyTorch loaded), so it is only the fallback.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024          # kB
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
     except ImportError:       # Windows
         return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**20 if sys.platform == "darwin" else 2**10)     # bytes on macOS, KiB on Linux
 
 
 def _current_rss_mib():
@@ -283,7 +303,7 @@ def worker(task, library, quick):
         X, y, recipe["epochs"] = X[:640], y[:640], 1
     model = lenet5(seed=0, dtype=np.float32)
     rss_before = _current_rss_mib()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if library == "cnnlib":
         if task == "digits":
             train_lenet5(model, X, y, recipe["epochs"], recipe["batch_size"], recipe["lr"],
@@ -292,7 +312,7 @@ def worker(task, library, quick):
             optimizer = Adam(model.parameters(), lr=recipe["lr"])
             for _, xb, yb in recipe_batches(X, y, 1, recipe["batch_size"], 0, seed=0):
                 train_step(model, optimizer, xb, yb)
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         accuracy = evaluate(model, X_test, y_test)[1]
     else:
         net = torch_lenet5(torch, model)       # the same initial weights as cnnlib's model
@@ -307,9 +327,9 @@ def worker(task, library, quick):
             loss = torch.nn.functional.cross_entropy(net(torch.from_numpy(xb)), torch.from_numpy(yb))
             loss.backward()
             optimizer.step()
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
         accuracy = _evaluate_torch(torch, net, X_test, y_test)
-    print(json.dumps({"seconds": seconds, "accuracy": accuracy, "test_set": test_name,
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "accuracy": accuracy, "test_set": test_name,
                       "train_size": len(y), "epochs": recipe["epochs"], "peak_rss_mib": _peak_rss_mib(),
                       "rss_before_mib": rss_before}))
 
@@ -378,8 +398,8 @@ def _training_cell(result, key):
         return NOT_INSTALLED
     if "error" in result:
         return "did not run"
-    if key == "seconds":
-        return f"{result['seconds']:.1f} s"
+    if key in ("seconds", "cpu_seconds"):
+        return f"{result[key]:.1f} s"
     if key == "accuracy":
         return f"{result['accuracy']:.2%}"
     rss, before = result.get("peak_rss_mib"), result.get("rss_before_mib")
@@ -395,21 +415,31 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
     lines += [f"- {k}: {v}" for k, v in info.items()]
     lines += [f"- load average (1, 5, 15 min) at start: {load_before}; at end: {load_after}",
               f"- repeats per timing: {args.repeats} (median after warm-up, cnnlib and the reference "
-              "alternating in one process)",
+              "alternating in one process); training runs: one each",
               f"- whole run: {seconds / 60:.1f} min" + (" (--quick: shortened training runs)" if args.quick else ""),
               "", "## Layers and one training step (float32, batch 64)", "",
-              "Ratio = cnnlib time / PyTorch time (lower is better).", "",
-              "| benchmark | cnnlib | PyTorch | ratio | goal |", "| --- | ---: | ---: | ---: | ---: |"]
-    for name, ours, theirs, goal in layer_rows:
-        lines.append(f"| {name} | {_ms(ours)} | {_ms(theirs)} | {_ratio(ours, theirs)} | {goal} |")
+              "Median time per call. Ratio = cnnlib / PyTorch (lower is better). CPU = the process's "
+              "CPU time (both libraries run one thread, so this leaves out time spent waiting for a core "
+              "on a busy machine); wall = wall-clock time.", "",
+              "| benchmark | cnnlib CPU | PyTorch CPU | ratio (CPU) | cnnlib wall | PyTorch wall "
+              "| ratio (wall) | goal (ratio) |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, timing, goal in layer_rows:
+        (cpu_ours, cpu_theirs), (wall_ours, wall_theirs) = timing["cpu"], timing["wall"]
+        lines.append(f"| {name} | {_ms(cpu_ours)} | {_ms(cpu_theirs)} | {_ratio(cpu_ours, cpu_theirs)} "
+                     f"| {_ms(wall_ours)} | {_ms(wall_theirs)} | {_ratio(wall_ours, wall_theirs)} | {goal} |")
     lines += ["", "## HOG features", "",
-              "| benchmark | cnnlib (stack) | scikit-image (loop) | speed-up | max abs difference | goal |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    speedup = "" if hog["theirs"] is None else f"{hog['theirs'] / hog['ours']:.1f}x"
+              "Median over repeated runs; speed-up = scikit-image time / cnnlib time (higher is better).", "",
+              "| benchmark | cnnlib (stack) CPU | scikit-image (loop) CPU | speed-up (CPU) | speed-up (wall) "
+              "| max abs difference | goal |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    (cpu_ours, cpu_theirs), (wall_ours, wall_theirs) = hog["timing"]["cpu"], hog["timing"]["wall"]
+    speedup = lambda a, b: "" if b is None else f"{b / a:.1f}x"        # noqa: E731
     diff = NOT_INSTALLED if hog["diff"] is None else f"{hog['diff']:.1e}"
-    theirs = NOT_INSTALLED if hog["theirs"] is None else f"{hog['theirs']:.2f} s"
-    lines.append(f"| HOG of {hog['images']:,} 28x28 MNIST digits (skimage defaults) | {hog['ours']:.3f} s "
-                 f"| {theirs} | {speedup} | {diff} | >= 5x, <= 1e-6 |")
+    theirs = NOT_INSTALLED if cpu_theirs is None else f"{cpu_theirs:.2f} s"
+    lines.append(f"| HOG of {hog['images']:,} 28x28 MNIST digits (skimage defaults) | {cpu_ours:.3f} s "
+                 f"| {theirs} | {speedup(cpu_ours, cpu_theirs)} | {speedup(wall_ours, wall_theirs)} | {diff} "
+                 "| >= 5x, <= 1e-6 |")
     lines += ["", "## Training runs (one run per library, each in its own process)", ""]
     for task, title, goal in (
             ("digits", "LeNet-5 from scratch on the 5,000 MNIST digits", ">= 97.5% test accuracy"),
@@ -423,11 +453,11 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
                          f"batch 64; accuracy on the {described['test_set']}.")
             lines.append("")
         lines += ["| | cnnlib | PyTorch | ratio |", "| --- | ---: | ---: | ---: |"]
-        ratio = ""
-        if ours and theirs and "error" not in ours and "error" not in theirs:
-            ratio = f"{ours['seconds'] / theirs['seconds']:.2f}"
-        lines.append(f"| wall time | {_training_cell(ours, 'seconds')} | {_training_cell(theirs, 'seconds')} "
-                     f"| {ratio} |")
+        for key, label in (("seconds", "wall time"), ("cpu_seconds", "CPU time")):
+            ratio = ""
+            if ours and theirs and "error" not in ours and "error" not in theirs:
+                ratio = f"{ours[key] / theirs[key]:.2f}"
+            lines.append(f"| {label} | {_training_cell(ours, key)} | {_training_cell(theirs, key)} | {ratio} |")
         lines.append(f"| test accuracy | {_training_cell(ours, 'accuracy')} | {_training_cell(theirs, 'accuracy')} "
                      f"| {goal} |")
         lines.append(f"| peak memory (RSS of the process) | {_training_cell(ours, 'rss')} "
@@ -462,7 +492,9 @@ def main(argv=None):
     rows = []
     for part in (conv_rows, pool_rows, step_rows):
         for row in part(torch, args.repeats):
-            print(f"  {row[0]}: cnnlib {_ms(row[1])}, PyTorch {_ms(row[2])} {_ratio(row[1], row[2])}", flush=True)
+            (ours, theirs) = row[1]["cpu"]
+            print(f"  {row[0]}: CPU cnnlib {_ms(ours)}, PyTorch {_ms(theirs)}, ratio {_ratio(ours, theirs)}",
+                  flush=True)
             rows.append(row)
     hog = hog_row(args.repeats)
     print(f"  HOG: {hog}", flush=True)
