@@ -142,3 +142,10 @@ def test_fixture_error_is_reported(page, lab):
     problems = "\n".join(report["problems"])
     assert "ValueError" in problems and "stride must divide" in problems, problems
     assert "never executed" in problems, problems
+
+
+def test_fixture_broken_widget_is_reported(page, lab):
+    """The harness must fail a notebook whose widget cannot be displayed."""
+    report = run_notebook(page, lab, "fixtures/broken_widget.ipynb", widget_timeout=30)
+    problems = "\n".join(report["problems"])
+    assert "cnnlib-no-such-frontend" in problems or "Error displaying widget" in problems, problems
