@@ -31,6 +31,7 @@ GEOMETRIES = [
     ((37, 45), (4, 4), (2, 2)),    # partial cells at the bottom and right are dropped
     ((37, 45), (8, 8), (3, 3)),
     ((20, 21), (2, 3), (2, 2)),    # tiny cells
+    ((40, 50), (7, 9), (2, 2)),    # 5 rows and 5 columns beyond the last whole cell (their gradients are skipped)
 ]
 
 
