@@ -5,6 +5,8 @@ starts. Before any student code runs it imports what the tests use (numpy,
 numpy.testing, random, math, cnnlib.checks) and installs the module
 ``_autograder_guard``, which remembers the original objects:
 
+- the notebook's own names for the checks and numpy (``check_true``, ``np``: a
+  test cell calls what an earlier cell imported);
 - the attributes of ``builtins``, ``numpy``, ``numpy.testing``, ``numpy.linalg``,
   ``random``, ``math``, ``cnnlib`` and ``cnnlib.checks`` (and the code of every
   Python function among them), their ``sys.modules`` entries, ``sys.meta_path``;
@@ -75,6 +77,12 @@ class Guard:
                 if isinstance(value, types.FunctionType):
                     self.functions[f"{name}.{key}"] = (value, _function_state(value))
         self.meta_path = list(sys.meta_path)
+        # names a notebook imports the checks and numpy under (from cnnlib.checks import check_true)
+        checks = self.contents.get("cnnlib.checks", {})
+        self.notebook_names = {key: value for key, value in checks.items()
+                               if isinstance(value, types.FunctionType) and value.__module__ == "cnnlib.checks"
+                               and not key.startswith("_")}
+        self.notebook_names.update(np=self.modules["numpy"], numpy=self.modules["numpy"])
         self.sys = {name: getattr(sys, name, None) for name in SYS_ATTRIBUTES}
         self.shell_attributes = {name: shell.__dict__[name] for name in SHELL_ATTRIBUTES if name in shell.__dict__}
         self.shell_lists = {name: list(getattr(shell, name)) for name in SHELL_LISTS if hasattr(shell, name)}
@@ -123,6 +131,12 @@ class Guard:
             if restore:
                 sys.settrace(None)
         shell = self.shell
+        namespace = shell.user_ns  # test cells call checks and numpy by their notebook names
+        for key, value in self.notebook_names.items():
+            if key in namespace and namespace[key] is not value:
+                changed.append(f"the notebook's name {key}")
+                if restore:
+                    namespace[key] = value
         for name in SHELL_ATTRIBUTES:
             now = shell.__dict__.get(name, self)
             if now is not self.shell_attributes.get(name, self):

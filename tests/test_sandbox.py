@@ -222,3 +222,14 @@ def test_test_cells_are_seeded(kernel_env):
     first, second = run(cells, kernel_env), run(cells, kernel_env)
     assert text(first.cells[1]) == text(second.cells[1]) and text(first.cells[2]) == text(second.cells[2])
     assert text(first.cells[1]) != text(first.cells[2])  # a seed per test cell, not one for all
+
+
+@pytest.mark.slow
+def test_rebinding_the_checks_in_the_notebook_does_not_help(kernel_env):
+    nb = run([
+        nbformat.v4.new_code_cell("from cnnlib.checks import check_true\nimport numpy as np"),
+        answer("check_true = lambda *args, **kwargs: None\nnp = None\nANSWER = 41", "ANSWER"),
+        graded("check_true('ANSWER is 42', ANSWER == 42)\nassert np.allclose(1, 1)", "test_ANSWER"),
+    ], kernel_env)
+    (error,) = errors(nb.cells[2])
+    assert "ANSWER is 42" in error and not error.startswith(("NameError", "AttributeError"))
