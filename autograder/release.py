@@ -177,8 +177,11 @@ def final_error_line(error: str) -> str:
 
 
 def last_error(log: str) -> str:
-    """The last line of nbgrader's log that names an error (or the log's last line)."""
-    lines = [strip_ansi(line).strip() for line in log.splitlines() if line.strip()]
+    """The last line of nbgrader's log that names an error (or the log's last line), passing
+    over nbgrader's own "see the traceback above" lines."""
+    generic = ("Please see the", "There was an error processing", "Removing failed assignment")
+    lines = [strip_ansi(line).strip() for line in log.splitlines()
+             if line.strip() and not any(words in line for words in generic)]
     for line in reversed(lines):
         if "Error" in line or "Exception" in line or "error" in line:
             return line[:300]

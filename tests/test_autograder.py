@@ -156,6 +156,15 @@ def test_validate_output_is_read_cell_by_cell():
     assert list(validator_blocks(output)) == [("failed", "    assert f(1) == 2", "AssertionError: f(1) should be 2")]
 
 
+def test_last_error_skips_nbgrader_generic_lines():
+    from autograder.release import last_error
+
+    log = ("    RuntimeError: Kernel didn't respond in 60 seconds\n"
+           "[AutogradeApp | ERROR] There was an error processing assignment 'a' for student 'b'\n"
+           "[AutogradeApp | ERROR] Please see the the above traceback for details on the specific errors\n")
+    assert last_error(log) == "RuntimeError: Kernel didn't respond in 60 seconds"
+
+
 def test_notice_page_lists_every_question():
     page = notice_html("a / nb", "no nb.ipynb in the submission", [
         {"grade_id": "test_f", "score": "0", "max_score": "2", "message": "no <nb>"},
