@@ -233,3 +233,17 @@ def test_rebinding_the_checks_in_the_notebook_does_not_help(kernel_env):
     ], kernel_env)
     (error,) = errors(nb.cells[2])
     assert "ANSWER is 42" in error and not error.startswith(("NameError", "AttributeError"))
+
+
+def test_duplicated_and_renamed_cells_lose_their_grader_metadata():
+    from autograder.grading import sanitize_ids
+
+    def cell(grade_id, source=""):
+        return nbformat.v4.new_code_cell(source, metadata={"nbgrader": {"grade_id": grade_id, "grade": True}})
+
+    nb = nbformat.v4.new_notebook(cells=[cell("test_f", "first"), cell("test_f", "last"), cell("test_f_v2"),
+                                         nbformat.v4.new_code_cell("plain")])
+    assert sanitize_ids(nb, {"test_f"})
+    assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == [None, "test_f", None, None]
+    assert nb.cells[1].source == "last"
+    assert not sanitize_ids(nb, {"test_f"})  # nothing left to change
