@@ -44,7 +44,7 @@ def ipywidgets7_python(request):
     """Interpreter of the cached ipywidgets 7.7 venv, (re)built when its stamp is stale."""
     cache = getattr(request.config, "cache", None)
     folder = (Path(cache.mkdir("ipywidgets7-venv")) if cache is not None
-              else REPO / ".pytest_cache" / "ipywidgets7-venv")
+              else REPO / ".pytest_cache" / "d" / "ipywidgets7-venv")
     stamp = folder / "cnnlib-env-key"
     python = _env_python(folder)
     key = _env_key()
