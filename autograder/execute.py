@@ -171,7 +171,7 @@ class GuardedExecute(Execute):
             raise
         except Exception as error:  # DeadKernelError, or a kernel that never went idle again
             alive = await self._alive()
-            what = (("KernelUnresponsive", "the cell did not stop when interrupted") if alive else
+            what = (("KernelUnresponsive", "the cell did not stop when interrupted at its time limit") if alive else
                     ("KernelDied", "the Python kernel died while this cell ran (os._exit, exit(), a crash, "
                                    "a signal or too much memory)"))
             self.log.warning("Cell %d: %s (%s)", cell_index, what[1], type(error).__name__)

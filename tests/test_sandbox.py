@@ -247,3 +247,15 @@ def test_duplicated_and_renamed_cells_lose_their_grader_metadata():
     assert [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells] == [None, "test_f", None, None]
     assert nb.cells[1].source == "last"
     assert not sanitize_ids(nb, {"test_f"})  # nothing left to change
+
+
+@pytest.mark.slow
+def test_a_cell_that_ignores_the_interrupt_costs_only_itself(kernel_env):
+    nb = run([
+        answer("def add(a, b):\n    return a + b", "add"),
+        answer("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(10**6)", "stuck"),
+        graded("assert add(1, 2) == 3", "test_add"),
+    ], kernel_env, timeout=3)
+    (error,) = errors(nb.cells[1])
+    assert error.startswith("KernelUnresponsive") and "time limit" in error
+    assert errors(nb.cells[2]) == []
