@@ -133,6 +133,26 @@ def find_leaks(text: str, secrets: list[str]) -> list[str]:
     return [line for line in secrets if line in text or line in plain]
 
 
+SUMMARY_ITEM = re.compile(r'<a href="#([^"]+)">(Test cell|Coding free-response|Written response|Task)</a>'
+                          r' \(Score: ([\d.]+) / ([\d.]+)\)')
+HEADING = re.compile(r"<h4>(.*?) \(Score: [\d.]+ / [\d.]+\)</h4>")
+
+
+def name_questions(page: str, score: float, max_score: float, manual: set[str]) -> str:
+    """nbgrader's feedback page with every summary item named by its ``grade_id``, answers
+    graded by hand shown as "not graded yet" (not as 0), and the heading's score the
+    automatic one (the same as grades.csv)."""
+    def item(match):
+        grade_id, kind, got, points = match.groups()
+        shown = (f"not graded yet, up to {float(points):g}" if grade_id in manual
+                 else f"Score: {float(got):g} / {float(points):g}")
+        return f'<a href="#{grade_id}">{kind} <code>{grade_id}</code></a> ({shown})'
+
+    later = "; written answers are graded later" if manual else ""
+    page = HEADING.sub(lambda m: f"<h4>{m.group(1)} (Score: {score:g} / {max_score:g}{later})</h4>", page, count=1)
+    return SUMMARY_ITEM.sub(item, page)
+
+
 NOTICE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Feedback: {title}</title></head>
 <body style="font-family: sans-serif; max-width: 50em; margin: 2em auto">

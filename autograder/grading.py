@@ -50,7 +50,8 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
 from autograder.execute import CODE_SECONDS
-from autograder.feedback import error_message, find_leaks, notebook_lines, notice_html, secret_lines
+from autograder.feedback import (error_message, find_leaks, name_questions, notebook_lines, notice_html,
+                                 secret_lines)
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
 from autograder.sandbox import MEMORY_LIMIT
 from autograder.release import last_error
@@ -447,7 +448,9 @@ def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, 
         written = notebook_lines(nbformat.read(root / "submitted" / student / assignment.name / f"{nb}.ipynb", as_version=4))
         leaks = find_leaks(text, [line for line in assignment.secrets if line not in written])
         if not leaks:
-            target.write_text(text)
+            auto = [q for q in questions if q.grade_id in cells and q.score is not None]
+            target.write_text(name_questions(text, sum(q.score for q in auto), sum(q.max_score for q in auto),
+                                             {q.grade_id for q in questions if q.grade_id in cells and q.score is None}))
             return target
         options.log(f"WARNING: feedback of {student} quoted {len(leaks)} hidden-test line(s); "
                     "a summary page was written instead")

@@ -165,6 +165,17 @@ def test_last_error_skips_nbgrader_generic_lines():
     assert last_error(log) == "RuntimeError: Kernel didn't respond in 60 seconds"
 
 
+def test_feedback_summary_names_each_question():
+    from autograder.feedback import name_questions
+
+    page = ('<h4>hw (Score: 5.0 / 6.0)</h4>\n<li><a href="#test_add">Test cell</a> (Score: 2.0 / 2.0)</li>\n'
+            '<li><a href="#essay">Written response</a> (Score: 0.0 / 1.0)</li>')
+    named = name_questions(page, 2.0, 2.0, {"essay"})
+    assert "<h4>hw (Score: 2 / 2; written answers are graded later)</h4>" in named
+    assert 'Test cell <code>test_add</code></a> (Score: 2 / 2)' in named
+    assert 'Written response <code>essay</code></a> (not graded yet, up to 1)' in named
+
+
 def test_notice_page_lists_every_question():
     page = notice_html("a / nb", "no nb.ipynb in the submission", [
         {"grade_id": "test_f", "score": "0", "max_score": "2", "message": "no <nb>"},
