@@ -36,7 +36,7 @@ import pytest
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
 from autograder import samples as samples_module
-from autograder.feedback import secret_lines, solution_only_lines
+from autograder.feedback import find_leaks, secret_lines, solution_only_lines
 from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
 
 SET = "adversarial"
@@ -247,8 +247,13 @@ def test_students_see_no_hidden_test_and_no_solution(batch):
     rows_of(batch)
     checked = assert_nothing_leaks(out, SOURCE, batch["submissions"])
     assert checked == len(manifest()["students"])
-    # nor in the message column, whoever the student
+    # nor reversed, as hunts_solutions prints every hidden line it finds: a page that quotes
+    # them is caught by the grader's own check, these would not be
     source = nbformat.read(SOURCE, as_version=4)
+    reversed_lines = [line[::-1] for line in secret_lines(source)]
+    for page in sorted((out / "feedback").glob("*/*.html")):
+        assert not find_leaks(page.read_text(), reversed_lines), f"{page}: the student read the hidden tests"
+    # nor in the message column, whoever the student
     messages = "\n".join(r["message"] for r in read_csv(out / "questions.csv"))
     assert not [line for line in secret_lines(source) + solution_only_lines(source) if line in messages]
     # a flood of output does not become a flood of feedback

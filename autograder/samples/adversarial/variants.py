@@ -161,6 +161,12 @@ def _find(pattern, depth=4, packages=True):
 _HUNT = _FIND + '''
 import json, sqlite3
 
+def _show(path, source):
+    # reversed, so that a check for the hidden lines themselves does not see them
+    print("found hidden tests in", path)
+    for line in source.split("\\n"):
+        print(line.strip()[::-1])
+
 stolen = {}
 for path in _find("*.ipynb"):
     try:
@@ -173,14 +179,12 @@ for path in _find("*.ipynb"):
         if "BEGIN SOLUTION" in source and cell["cell_type"] == "code":
             stolen.setdefault(grade_id, "\\n".join(l for l in source.split("\\n") if "SOLUTION" not in l))
         if "BEGIN HIDDEN TESTS" in source:
-            print("found hidden tests in", path)
-            print(source)
+            _show(path, source)
 for path in _find("gradebook.db"):
     try:
         for (source,) in sqlite3.connect(f"file:{path}?mode=ro", uri=True).execute("SELECT source FROM source_cell"):
             if "BEGIN HIDDEN TESTS" in (source or ""):
-                print("found hidden tests in", path)
-                print(source)
+                _show(path, source)
     except Exception:
         pass
 print(f"solutions found for {sorted(stolen)}")
@@ -488,7 +492,7 @@ for pid in [os.getppid()] + _ancestors():
     # ---------------- the grader's files ----------------
     "hunts_solutions": {
         "description": "nothing answered; looks for the source notebooks and gradebooks on disk, prints the "
-                       "hidden tests it finds and runs the solutions",
+                       "hidden tests it finds (each line reversed) and runs the solutions",
         "cells": {"conv_output_shape": _HUNT, **_SOLUTION_GONE},
         "expected": NOTHING,
         "feedback": {"test_conv_output_shape": "no function named conv_output_shape"},
