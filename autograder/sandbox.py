@@ -12,8 +12,9 @@ offers:
     folder holding only the system folders (``/usr``, ``/etc``, ...), the
     Python installation and its site-packages, the ``cnnlib`` package, the
     data folders (read-only), an empty ``/tmp``, and -- writable -- the
-    folder of the notebook it runs (the student's own working copy) and the
-    folder of its connection file. Assignment sources, solutions, hidden
+    folder of the notebook it runs (the student's own working copy, where the
+    notebooks themselves, which nbgrader has filled with the hidden tests,
+    cannot be opened) and the folder of its connection file. Assignment sources, solutions, hidden
     tests, the gradebook, the repository and other students' copies do not
     exist in that view. The network namespace is empty, so the kernel talks
     to nbgrader over Unix sockets (``autograder.execute.GuardedExecute`` uses
@@ -166,6 +167,10 @@ def bwrap_command(kernel: list[str], workdir: Path, connection_file: Path) -> li
             args += ["--ro-bind", str(path), str(path)]
             bound.append(path)
     args += ["--bind", str(workdir), str(workdir)]  # the student's working copy
+    # ... whose notebooks nbgrader has already filled with the hidden tests it is about to
+    # run: covered by /dev/null, which the kernel may not open (nbgrader sends it the cells)
+    for notebook in sorted(workdir.rglob("*.ipynb")):
+        args += ["--ro-bind", "/dev/null", str(notebook)]
     if transport(connection_file) == "ipc":  # the kernel makes its Unix sockets next to the file
         args += ["--bind", str(connection_file.parent), str(connection_file.parent)]
     else:  # TCP (e.g. nbgrader validate's own executor): the kernel needs the network namespace

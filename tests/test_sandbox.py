@@ -121,13 +121,18 @@ def text(cell):
 @pytest.mark.slow
 @pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap is not installed or cannot create namespaces")
 def test_student_code_cannot_see_sources_network_or_the_grader(kernel_env):
+    # the notebook being graded, as nbgrader writes it into the working copy: with its hidden tests
+    (kernel_env / "graded.ipynb").write_text("### BEGIN HIDDEN TESTS\nassert secret\n")
     nb = run([
+        nbformat.v4.new_code_cell("open('graded.ipynb').read()"),
         nbformat.v4.new_code_cell(f"open({str(SECRET)!r}).read()"),
         nbformat.v4.new_code_cell("import os; print(sorted(os.listdir('..')))"),
         nbformat.v4.new_code_cell("import socket; socket.create_connection(('pypi.org', 443), timeout=3)"),
         nbformat.v4.new_code_cell("import os; print(os.getuid(), os.getppid(), len([p for p in os.listdir('/proc') if p.isdigit()]))"),
         nbformat.v4.new_code_cell("import cnnlib.checks, numpy; print('imports ok')"),
     ], kernel_env)
+    assert errors(nb.cells[0])[0].startswith("PermissionError")
+    nb.cells = nb.cells[1:]
     assert errors(nb.cells[0])[0].startswith("FileNotFoundError")
     assert text(nb.cells[1]).strip() == "['work']"  # outside: also the kernel spec's folder
     assert errors(nb.cells[2])  # no network at all
