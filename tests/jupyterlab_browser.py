@@ -338,13 +338,28 @@ def _outputs_html(widget):
     return [area.inner_html() for area in widget.locator(".cnnlib-output").all()]
 
 
-def move_a_slider(page, timeout=60):
+def move_a_slider(page, timeout=60, first_look=8):
     """Press arrow keys on sliders of ``.cnnlib-widget`` boxes until one changes its outputs.
 
+    Each moved slider gets ``first_look`` seconds to change its widget's
+    ``.cnnlib-output`` areas (some sliders only matter after a button press);
+    if none did, all moved sliders together get up to ``timeout`` seconds more.
     Returns a dict describing the slider that worked (``widget`` index,
-    ``before``/``after`` readouts), or ``None`` with the reasons in ``tried``.
+    ``before``/``after`` readouts, ``locator``), or one with the reasons in
+    ``tried`` (``None`` when the page has no widget at all).
     """
-    tried = []
+    tried, moved = [], []
+
+    def changed(entry, seconds):
+        deadline = time.monotonic() + seconds
+        while True:
+            now = _outputs_html(entry["locator"])
+            if now != entry["outputs"] and all(html.strip() for html in now):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            page.wait_for_timeout(250)
+
     widgets = page.locator(".cnnlib-widget").all()
     for w_index, widget in enumerate(widgets):
         if not widget.locator(".cnnlib-output").count():
@@ -368,15 +383,19 @@ def move_a_slider(page, timeout=60):
             if after_value == before_value:
                 tried.append(f"widget {w_index} slider {s_index}: value stayed {before_value}")
                 continue
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                now = _outputs_html(widget)
-                if now != before and all(html.strip() for html in now):
-                    return {"widget": w_index, "slider": s_index, "before": before_value,
-                            "after": after_value, "locator": widget}
-                page.wait_for_timeout(250)
-            tried.append(f"widget {w_index} slider {s_index}: {before_value} -> {after_value} "
-                         f"but .cnnlib-output did not change within {timeout} s")
+            entry = {"widget": w_index, "slider": s_index, "before": before_value,
+                     "after": after_value, "locator": widget, "outputs": before}
+            if changed(entry, first_look):
+                return entry
+            moved.append(entry)
+    deadline = time.monotonic() + timeout
+    while moved and time.monotonic() < deadline:
+        for entry in moved:
+            if changed(entry, 0):
+                return entry
+        page.wait_for_timeout(500)
+    tried.extend(f"widget {e['widget']} slider {e['slider']}: {e['before']} -> {e['after']} "
+                 f"but .cnnlib-output did not change" for e in moved)
     return {"tried": tried, "widgets": len(widgets)} if tried or widgets else None
 
 
