@@ -23,6 +23,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetG
 
 from autograder.execute import GuardedExecute  # noqa: E402
 from autograder.feedback import ClearHiddenTestsFromFeedback, ReduceTracebacks  # noqa: E402
+from autograder.math_text import MathToText  # noqa: E402
 
 CELL_TIMEOUT = 30  # seconds per cell; `python -m autograder grade --timeout S` overrides it
 NOTEBOOK_TIMEOUT = 600  # seconds for all cells of one notebook (--notebook-timeout S)
@@ -79,10 +80,12 @@ c.OverwriteCells.missing_cell_notification = (
 
 # --- feedback ----------------------------------------------------------------
 # nbgrader's feedback pipeline, plus: hidden tests removed from test cells and
-# tracebacks reduced to "ename: evalue" (a traceback quotes the hidden line).
+# tracebacks reduced to "ename: evalue" (a traceback quotes the hidden line),
+# and the maths of markdown cells as text (the page is read offline, without MathJax).
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     ClearHiddenTestsFromFeedback,
     ReduceTracebacks,
+    MathToText,
     CSSHTMLHeaderPreprocessor,
 ]
