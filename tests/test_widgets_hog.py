@@ -57,3 +57,23 @@ def test_explorer_sliders_change_the_descriptor_and_the_picture(digit):
     assert w.outputs["figure"].value == ""
     w.controls["image"].value = "bar"                  # the 32x32 bar has room for 2 cells of 15
     assert w.view()["n_cells"] == (2, 2)
+
+
+def test_glyphs_lie_along_the_edges_of_a_vertical_bar():
+    """A vertical bar has horizontal gradients (0 degrees): its strongest glyphs are
+    vertical lines through the centres of the cells on the bar's edges."""
+    from cnnlib.widgets.hog import glyph_segments
+
+    bar = np.zeros((32, 32))
+    bar[:, 12:20] = 1.0
+    view = hog_widget.hog_view(bar, pixels_per_cell=4, orientations=9, cells_per_block=2)
+    segments, strength = glyph_segments(view["histograms"], 4)
+    assert len(segments) == np.count_nonzero(view["histograms"]) and strength.max() == 1.0
+    strongest = segments[strength == 1.0]
+    (x0, y0), (x1, y1) = strongest[0]
+    # bin 0 has mid-angle 10 degrees: the line is within 10 degrees of vertical, 0.9 cell long
+    assert abs(x1 - x0) < abs(y1 - y0) * np.tan(np.deg2rad(10.5))
+    assert np.hypot(x1 - x0, y1 - y0) == pytest.approx(0.9 * 4)
+    # and it sits on a cell whose column holds an edge of the bar (x = 11.5 or 19.5)
+    centre_x = (x0 + x1) / 2
+    assert min(abs(centre_x - 9.5), abs(centre_x - 13.5), abs(centre_x - 17.5), abs(centre_x - 21.5)) < 1e-9

@@ -268,7 +268,7 @@ def convolution_explorer(image="bar (10x10)", kernel="vertical edge"):
         # with a single window the slider keeps max 1 (a slider needs a range): clamp
         view = conv_window(img, k, stride.value, pad.value, min(position.value, n - 1), flip.value)
         figure.value = _explorer_figure(view, pad.value)
-        text.value = (f"output size = (n + 2·pad − k) / stride + 1 = {oh}x{ow}<br>" + _window_text(view))
+        text.value = (f"output size = ⌊(n + 2·pad − k) / stride⌋ + 1 = {oh}x{ow}<br>" + _window_text(view))
 
     def changed():
         if not cache.get("busy"):

@@ -152,7 +152,7 @@ def pooling_explorer(image="lecture 4x4"):
         figure.value = _pool_figure(img, view, size.value)
         rule = {"max": "largest entry", "average": "mean of the entries",
                 "L2": "square root of the sum of squares"}[mode.value]
-        text.value = (f"output size = (n − window) / stride + 1 = {oh}x{ow}<br>"
+        text.value = (f"output size = ⌊(n − window) / stride⌋ + 1 = {oh}x{ow}<br>"
                       f"<b>output[{view['row']}, {view['col']}] = {view['value']:.4g}</b>, the {rule} of the window"
                       + array_html(view["window"], caption="window")
                       + (array_html(view["output"], caption="pooled output") if view["output"].size <= 49 else ""))
