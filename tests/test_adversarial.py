@@ -329,4 +329,8 @@ def test_feedback_page_is_readable_in_chromium(batch):
     assert "\\frac" not in text and "\\lfloor" not in text, "the feedback page shows raw LaTeX"
     source = nbformat.read(SOURCE, as_version=4)
     assert not [line for line in secret_lines(source) if line in text]
-    assert not [line for line in solution_only_lines(source) if line in text]
+    # the student's own answers are theirs to see (edited_test answered like the reference);
+    # a solution line they did not write must not show up
+    submitted = nbformat.read(batch["submissions"] / "edited_test" / f"{ASSIGNMENT}.ipynb", as_version=4)
+    own = {line.strip() for cell in submitted.cells for line in cell.source.splitlines()}
+    assert not [line for line in solution_only_lines(source) if line in text and line not in own]
