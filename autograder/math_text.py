@@ -10,6 +10,7 @@ is the same everywhere. Code cells are left alone: ``$`` in Python is not maths.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -23,6 +24,7 @@ MATH = re.compile(r"(?<!\\)\$\$(?P<display>.+?)(?<!\\)\$\$|(?<![\\$])\$(?P<inlin
 _MARKDOWN_ESCAPES = {"_": "&#95;", "*": "&#42;", "[": "&#91;", "]": "&#93;", "`": "&#96;", "\\": "&#92;"}
 
 
+@functools.lru_cache(maxsize=1)
 def _converter():
     from pylatexenc.latex2text import LatexNodes2Text, MacroTextSpec, get_default_latex_context_db
 
@@ -43,20 +45,14 @@ def _group(text: str) -> str:
     return f"({text})" if re.search(r"[\s+\-−,]", text) else text
 
 
-_CONVERTER = None
-
-
 def tex_to_text(tex: str) -> str:
     """Plain Unicode for one LaTeX formula, e.g. ``\\frac{a+b}{c}`` -> ``(a+b)/c``.
 
     Unparsable input comes back as it was typed, minus the backslashes of its
     commands, never as an exception: feedback must always be written.
     """
-    global _CONVERTER
     try:
-        if _CONVERTER is None:
-            _CONVERTER = _converter()
-        text = _CONVERTER.latex_to_text(tex)
+        text = _converter().latex_to_text(tex)
     except Exception:  # a student's broken LaTeX must not stop their feedback
         text = re.sub(r"\\([A-Za-z]+)", r"\1", tex)
     text = re.sub(r"[ \t]+", " ", text)
