@@ -20,20 +20,17 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = REPO / "assignments"
 
-# Assignment id -> the functions and the constants its students write, and how long
-# the solution notebook may take (seconds, executed top to bottom with nbclient).
+# Assignment id -> the functions and the constants its students write.
 CONTRACT = {
     "hog_features": {
         "functions": ["image_gradients", "cell_histograms", "normalize_blocks", "hog_features", "digit_features"],
         "constants": ["DALAL_TRIGGS_LENGTH", "MNIST_HOG_LENGTH"],
-        "seconds": 120,
     },
     "parameter_counting": {
         "functions": ["conv_output_shape", "pool_output_shape", "conv_param_count", "linear_param_count"],
         "constants": ["S2_C3_WEIGHTS", "LENET5_MODERN_PARAMS", "FC_200_PARAMS", "CONV_100_PARAMS",
                       "LOGREG_MNIST_PARAMS", "ALEXNET_CONV1_SHAPE", "ALEXNET_CONV1_PARAMS",
                       "ALEXNET_POOL1_SHAPE", "ALEXNET_FC6_PARAMS"],
-        "seconds": 60,
     },
 }
 
@@ -140,8 +137,8 @@ def test_hog_features_notebook_follows_the_contract():
 
 @pytest.mark.slow
 def test_hog_features_solution_runs():
-    seconds = execute("hog_features")
-    assert seconds < CONTRACT["hog_features"]["seconds"]
+    seconds = execute("hog_features")  # raises CellExecutionError if a cell fails
+    print(f"hog_features solution: {seconds:.1f} s")  # speed is reported, not asserted
 
 
 def test_parameter_counting_notebook_is_generated():
@@ -154,5 +151,5 @@ def test_parameter_counting_notebook_follows_the_contract():
 
 @pytest.mark.slow
 def test_parameter_counting_solution_runs():
-    seconds = execute("parameter_counting")
-    assert seconds < CONTRACT["parameter_counting"]["seconds"]
+    seconds = execute("parameter_counting")  # raises CellExecutionError if a cell fails
+    print(f"parameter_counting solution: {seconds:.1f} s")  # speed is reported, not asserted

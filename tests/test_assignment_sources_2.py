@@ -194,7 +194,8 @@ def test_lenet_bands_in_the_notebook_are_the_generators():
                   if nbgrader_meta(c)["grade_id"] == "test_trained_lenet5")
     assert f"_bands = {generator.ACCURACY_BANDS!r}" in source
     assert source.rstrip().endswith(f"float(_points)\n{HIDDEN[1]}")
-    assert 'load_mnist("test", download=False)' in source and "INSTRUCTOR" in source
+    assert 'load_mnist("test", download=False)' in source and "except FileNotFoundError:" in source
+    assert 'load_mnist("train-5k", download=False)' in source  # the fallback never downloads either
     assert generator.ACCURACY_BANDS[0][1] == generator.ACCURACY_POINTS
     training = next(c.source for c in notebook("lenet_training").cells if c.get("id") == "training_run")
     assert 'os.environ.get("NBGRADER_EXECUTION")' in training and "model.save(WEIGHTS_FILE)" in training
@@ -203,23 +204,31 @@ def test_lenet_bands_in_the_notebook_are_the_generators():
 
 # --- slow: run the solutions as nbgrader would ------------------------------------
 
-def execute(assignment: str, tmp_path: Path, grading: bool):
+def execute(assignment: str, tmp_path: Path, grading: bool, env: dict | None = None):
+    """Run the source notebook in a fresh kernel; ``env`` entries set (str) or unset (None) variables."""
     from nbclient import NotebookClient
 
     nb = notebook(assignment)
-    env_before = os.environ.get("NBGRADER_EXECUTION")
+    changes = dict(env or {})
     if grading:
-        os.environ["NBGRADER_EXECUTION"] = "autograde"
+        changes["NBGRADER_EXECUTION"] = "autograde"
+    saved = {name: os.environ.get(name) for name in changes}
+    for name, value in changes.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         start = time.monotonic()
         NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": str(tmp_path)}}).execute()
         seconds = time.monotonic() - start
     finally:
-        if env_before is None:
-            os.environ.pop("NBGRADER_EXECUTION", None)
-        else:
-            os.environ["NBGRADER_EXECUTION"] = env_before
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     errors = {c.get("id"): o.get("evalue", "") for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"
               or (o.output_type == "stream" and o.name == "stderr" and c in grade_test_cells(nb))}
@@ -227,19 +236,31 @@ def execute(assignment: str, tmp_path: Path, grading: bool):
 
 
 @pytest.mark.slow
-def test_conv_backprop_solution_passes_quickly(tmp_path):
+def test_conv_backprop_solution_passes(tmp_path):
     _, seconds, errors = execute("conv_backprop", tmp_path, grading=True)
     assert not errors
-    assert seconds < 60
+    print(f"conv_backprop solution: {seconds:.1f} s")  # speed is reported, not asserted
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(mnist_test_dir() is None, reason="needs the MNIST test set in $CNNLIB_DATA")
-def test_lenet_solution_earns_every_band_under_the_grading_budget(tmp_path):
-    nb, seconds, errors = execute("lenet_training", tmp_path, grading=True)
+@pytest.mark.parametrize("scored_on", ["official test set", "validation digits"])
+def test_lenet_solution_earns_every_band_under_the_grading_budget(tmp_path, scored_on):
+    if scored_on == "official test set":
+        if mnist_test_dir() is None:
+            pytest.skip("needs the MNIST test set in $CNNLIB_DATA")
+        env, expected = {}, "the 10,000 digits of the official MNIST test set"
+    else:
+        # A grading machine without the official test set: no $CNNLIB_DATA, an empty cache.
+        env = {"CNNLIB_DATA": None, "CNNLIB_CACHE_DIR": str(tmp_path / "empty-cache")}
+        expected = "the 500 held-out validation digits"
+    nb, seconds, errors = execute("lenet_training", tmp_path, grading=True, env=env)
     assert not errors
     cell = next(c for c in nb.cells if c.get("id") == "test_trained_lenet5")
     shown = [o.data["text/plain"] for o in cell.outputs if o.output_type == "execute_result"]
     assert shown == ["4.0"]
+    printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    match = re.search(r"accuracy on (.*): (0\.\d+) -> 4 of 4 points", printed)
+    assert match and match.group(1).startswith(expected), printed
+    assert float(match.group(2)) > 0.85
     assert (tmp_path / "lenet5_weights.npz").exists()
-    assert seconds < 120  # about 10-25 s on a 2-core machine; generous for busy CI runners
+    print(f"lenet_training solution under the grading budget: {seconds:.1f} s")

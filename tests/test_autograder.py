@@ -371,17 +371,8 @@ def test_release_refuses_broken_sources(tmp_path):
 
 # --- slow: the course's assignments and their samples ------------------------------
 
-# lenet_training scores the trained network on the official MNIST test set, which
-# only CI and instructors have ($CNNLIB_DATA/mnist-test); without it its source
-# cannot pass its own tests, so it is left out.
-NEEDS_MNIST_TEST = {"lenet_training"}
-
-
 def real_assignments_with_samples() -> list[str]:
-    from conftest import mnist_test_dir
-
-    return [a for a in find_assignments(ASSIGNMENTS_DIR) if (SAMPLES_DIR / a / "manifest.json").exists()
-            and (a not in NEEDS_MNIST_TEST or mnist_test_dir() is not None)]
+    return [a for a in find_assignments(ASSIGNMENTS_DIR) if (SAMPLES_DIR / a / "manifest.json").exists()]
 
 
 def sample_students(assignment: str) -> list[Path]:
