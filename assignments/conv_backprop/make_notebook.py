@@ -18,56 +18,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from textwrap import dedent
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
+from _builder import render as _render  # noqa: E402
+from _builder import answer, instructions, locked_code, main, notebook, tests, written  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = HERE.name
 NOTEBOOK = HERE / f"{ASSIGNMENT}.ipynb"
-
-
-# ----------------------------------------------------------------------------
-# Cell factories
-# ----------------------------------------------------------------------------
-
-def _meta(grade_id, *, grade, solution, locked, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
-            "schema_version": 3, "solution": solution}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def _text(source):
-    return dedent(source).strip("\n")
-
-
-def instructions(grade_id, source):
-    return nbformat.v4.new_markdown_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=False, locked=True))
-
-
-def locked_code(grade_id, source):
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=False, locked=True))
-
-
-def answer(grade_id, source):
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=True, locked=False))
-
-
-def tests(grade_id, points, source):
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id,
-        metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points))
-
-
-def written(grade_id, points, source):
-    return nbformat.v4.new_markdown_cell(
-        _text(source), id=grade_id,
-        metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
 
 
 # ----------------------------------------------------------------------------
@@ -988,33 +946,12 @@ def build():
         instructions("part7_written", PART7),
         written("written_answers", 3, WRITTEN),
     ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(nb)
-    return nb
+    return notebook(cells)
 
 
 def render():
-    return nbformat.writes(build()) + "\n"
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        current = NOTEBOOK.read_text(encoding="utf-8") if NOTEBOOK.exists() else ""
-        if current != text:
-            print(f"{NOTEBOOK.name} is out of date: run python {__file__}")
-            return 1
-        print(f"{NOTEBOOK.name} is up to date")
-        return 0
-    NOTEBOOK.write_text(text, encoding="utf-8")
-    print(f"wrote {NOTEBOOK}")
-    return 0
+    return _render(build())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))

