@@ -71,6 +71,9 @@ def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
+cell_grade_id = grade_id  # for functions whose parameter is called grade_id
+
+
 def sample_notebook(source_nb, variant: dict, name: str):
     """Steps 1-3: the student version, solved unless untouched, with replaced cells."""
     nb = student_version(source_nb)
@@ -97,6 +100,40 @@ def autograded_points(source_nb) -> dict[str, float]:
 def notebook_text(nb) -> str:
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
+
+
+
+# --- helpers for variants.py files ----------------------------------------------
+
+def solution_source(assignment: str, grade_id: str, assignments_dir: Path = ASSIGNMENTS_DIR) -> str:
+    """The instructor's answer cell ``grade_id`` of ``assignment``, solution markers removed:
+    the starting point of a variant with one mistake."""
+    path = Path(assignments_dir) / assignment / f"{assignment}.ipynb"
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell_grade_id(cell) == grade_id:
+            return without_solution_markers(cell.source)
+    raise SampleError(f"{path.name} has no cell with grade_id {grade_id!r}")
+
+
+def patched_solution(assignment: str, grade_id: str, *replacements: tuple[str, str]) -> str:
+    """The solution of ``grade_id`` with each ``(old, new)`` replaced; ``old`` must occur exactly once,
+    so that a variant breaks loudly when the solution it starts from changes."""
+    source = solution_source(assignment, grade_id)
+    for old, new in replacements:
+        count = source.count(old)
+        if count != 1:
+            raise SampleError(f"variant of {grade_id}: {old!r} occurs {count} times in the solution, "
+                              "expected once")
+        source = source.replace(old, new)
+    return source
+
+
+def expected_scores(points: dict, **scores: float) -> dict:
+    """Full ``points`` per test cell, except the scores given (``test_x=0``)."""
+    unknown = sorted(set(scores) - set(points))
+    if unknown:
+        raise SampleError(f"unknown test cell(s) {unknown}; the assignment has {sorted(points)}")
+    return {name: scores.get(name, full) for name, full in points.items()}
 
 
 # --- one assignment -----------------------------------------------------------

@@ -6,6 +6,7 @@ misconception variant breaks exactly one function, so it loses exactly the
 points of that function's test cell; "feedback" names a substring the grader's
 message for that cell must contain (the tests' "likely mistake: ..." lines).
 """
+from autograder.samples import expected_scores
 
 FULL = {
     "test_conv_forward_naive": 3,
@@ -19,7 +20,7 @@ FULL = {
 
 def _lose(*grade_ids):
     """Expected scores: full marks except the named test cells (0 points)."""
-    return {gid: (0 if gid in grade_ids else pts) for gid, pts in FULL.items()}
+    return expected_scores(FULL, **dict.fromkeys(grade_ids, 0))
 
 
 # ----------------------------------------------------------------------------

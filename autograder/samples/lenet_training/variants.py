@@ -7,7 +7,7 @@ The tests of ``build_lenet5`` and ``train_step`` do not depend on each other
 (``train_step`` is tested on a small network of its own). The last question,
 ``test_trained_lenet5``, grades the training run, which uses *both* functions:
 the grader re-runs the training cell with a short seeded budget and scores the
-saved weights on the MNIST test set. A mistake that stops training (a network
+saved weights on held-out digits. A mistake that stops training (a network
 that cannot take 32x32 input, a train_step that raises, never returns or never
 updates) therefore also costs that question; a mistake that still trains (wrong
 activation, wrong layer names, wrong returned loss) does not, or only by the
@@ -16,6 +16,9 @@ accuracy band it reaches. The training cell deletes any old
 never graded.
 """
 import io
+from functools import partial
+
+from autograder.samples import expected_scores
 
 FULL = {
     "test_build_lenet5": 3,
@@ -24,9 +27,7 @@ FULL = {
 }
 
 
-def _expected(**scores):
-    """Full marks, except the scores given (grade_id=points)."""
-    return {gid: scores.get(gid, pts) for gid, pts in FULL.items()}
+_expected = partial(expected_scores, FULL)  # full marks, except the scores given (grade_id=points)
 
 
 def _untrained_weights():

@@ -12,11 +12,11 @@ own line that merely extends a solution line would look like a leak.
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
+
+from autograder.samples import expected_scores, patched_solution, solution_source
 
 ASSIGNMENT = "parameter_counting"
-SOURCE = Path(__file__).resolve().parents[3] / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 
 POINTS = {
     "test_conv_output_shape": 3,
@@ -35,37 +35,9 @@ POINTS = {
 }
 
 
-def _solution(grade_id):
-    """Source of answer cell ``grade_id`` in the source notebook, solution markers removed."""
-    cells = json.loads(SOURCE.read_text(encoding="utf-8"))["cells"]
-    for cell in cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            lines = [line for line in source.split("\n") if "### BEGIN SOLUTION" not in line
-                     and "### END SOLUTION" not in line]
-            return "\n".join(lines)
-    raise KeyError(f"{SOURCE.name} has no cell with grade_id {grade_id!r}")
-
-
-def _patched(grade_id, *replacements):
-    """The solution of ``grade_id`` with each ``(old, new)`` replaced; ``old`` must occur exactly once."""
-    source = _solution(grade_id)
-    for old, new in replacements:
-        count = source.count(old)
-        if count != 1:
-            raise ValueError(f"variant of {grade_id}: {old!r} occurs {count} times in the solution, expected once")
-        source = source.replace(old, new)
-    return source
-
-
-def _expected(**lost):
-    """Full points, minus the cells named in ``lost`` (``test_x=0``)."""
-    expected = dict(POINTS)
-    for name, score in lost.items():
-        if name not in expected:
-            raise KeyError(f"unknown test cell {name!r}")
-        expected[name] = score
-    return expected
+_solution = partial(solution_source, ASSIGNMENT)  # answer cell of the solution, no markers
+_patched = partial(patched_solution, ASSIGNMENT)  # ... with (old, new) replacements, each old once
+_expected = partial(expected_scores, POINTS)  # full points except the scores given
 
 
 _CONV_H = "out_height = (height + 2 * p_h - k_h) // s_h + 1"
