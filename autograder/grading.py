@@ -32,6 +32,7 @@ endless loop) ends in that student's rows; the batch goes on.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -47,6 +48,7 @@ from typing import Callable
 import nbformat
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
 from autograder.execute import CODE_SECONDS
@@ -95,6 +97,7 @@ class GradedCell:
     max_score: float
     autograded: bool  # a test cell; otherwise a manually graded answer or task
     answers: tuple[str, ...] = ()  # answer cells since the previous graded cell
+    released: str | None = None  # a test cell's source as students got it (hidden tests removed)
 
 
 @dataclass
@@ -121,6 +124,8 @@ def read_assignment(source: Path) -> Assignment:
     for name in notebooks:
         nb = nbformat.read(source / f"{name}.ipynb", as_version=4)
         secrets += secret_lines(nb)
+        released, _ = ClearHiddenTests().preprocess(copy.deepcopy(nb), {})
+        released_sources = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell.source for cell in released.cells}
         known_ids[name] = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells} - {None}
         answers = []
         for cell in nb.cells:
@@ -128,7 +133,8 @@ def read_assignment(source: Path) -> Assignment:
             if utils.is_grade(cell) or utils.is_task(cell):
                 autograded = utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"
                 points = float(cell.metadata["nbgrader"].get("points", 0))
-                cells.append(GradedCell(name, grade_id, points, autograded, tuple(answers)))
+                cells.append(GradedCell(name, grade_id, points, autograded, tuple(answers),
+                                        released_sources.get(grade_id) if autograded else None))
                 answers = []
             elif utils.is_solution(cell):
                 answers.append(grade_id)
@@ -322,19 +328,41 @@ def read_notebook(path: Path):
         return None, f"nbformat cannot read it ({type(error).__name__}: {error})"
 
 
+def _same_code(a: str, b: str) -> bool:
+    """Equal but for trailing spaces and blank lines at the ends."""
+    def lines(text):
+        return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
+    return lines(a) == lines(b)
+
+
 def cell_remarks(notebook, cells: list[GradedCell]) -> dict[str, str]:
-    """Remarks on graded cells a student deleted or duplicated."""
+    """Remarks on graded cells a student deleted, duplicated or changed (the grader
+    grades with the assignment's own test cells and points whatever the submission holds)."""
     counts: dict[str, int] = {}
+    last: dict[str, dict] = {}
     for cell in notebook.cells:
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id:
             counts[grade_id] = counts.get(grade_id, 0) + 1
+            last[grade_id] = cell
     remarks = {}
     for cell in cells:
         found = []
         if counts.get(cell.grade_id, 0) == 0:
             found.append("this test cell was deleted from the submission; the grader put it back and ran it"
                          if cell.autograded else "this cell was deleted from the submission")
+        elif cell.autograded and cell.released is not None:
+            submitted = last[cell.grade_id]
+            if submitted.get("cell_type") != "code":
+                found.append(f"this test cell was turned into a {submitted.get('cell_type')} cell in the "
+                             "submission; the grader ran the original test instead")
+            elif not _same_code(submitted.get("source", ""), cell.released):
+                found.append("this test cell was changed in the submission; the grader ran the original "
+                             "test instead")
+            points = submitted.get("metadata", {}).get("nbgrader", {}).get("points")
+            if points is not None and points != cell.max_score:
+                found.append(f"its points were changed to {points!r} in the submission; "
+                             f"the assignment's {cell.max_score:g} points count")
         found += [f"answer cell {answer!r} was deleted from the submission"
                   for answer in cell.answers if counts.get(answer, 0) == 0]
         found += [f"cell {name!r} appears {counts[name]} times; only the last copy was graded"

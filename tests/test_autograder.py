@@ -147,6 +147,25 @@ def test_deleted_and_duplicated_cells_are_remarked():
     assert "answer cell 'g' was deleted" in remarks["test_g"]
 
 
+
+def test_changed_test_cells_are_remarked():
+    def test_cell(source, points=1, cell_type="code"):
+        meta = {"nbgrader": {"grade_id": "test_f", "grade": True, "points": points}}
+        make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+        return make(source, metadata=meta)
+
+    released = "check_equal('f(1)', f(1), 2)\n"
+    cells = [GradedCell("nb", "test_f", 1, True, ("f",), released)]
+    answer = nbformat.v4.new_code_cell("def f(x): return 2", metadata={"nbgrader": {"grade_id": "f"}})
+
+    def remarks(cell):
+        return cell_remarks(nbformat.v4.new_notebook(cells=[answer, cell]), cells).get("test_f", "")
+
+    assert remarks(test_cell(released + "\n  ")) == ""  # trailing blanks are not a change
+    assert "was changed in the submission" in remarks(test_cell("print('ok')"))
+    assert "turned into a markdown cell" in remarks(test_cell(released, cell_type="markdown"))
+    assert "points were changed to 100" in remarks(test_cell(released, points=100))
+
 def test_validate_output_is_read_cell_by_cell():
     bar = "=" * 200
     output = (f"[ValidateApp | INFO] Validating 'x.ipynb'\nVALIDATION FAILED ON 1 CELL(S)!\n{bar}\n"

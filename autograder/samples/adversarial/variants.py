@@ -350,7 +350,7 @@ VARIANTS = {
         "description": "wrong conv_output_shape, and its test cell replaced by a print",
         "cells": {**_honest("off_by_one"), "test_conv_output_shape": "print('ok: conv_output_shape')\n"},
         "expected": _expected(test_conv_output_shape=0),
-        "feedback": {"test_conv_output_shape": "the +1 is missing"},
+        "feedback": {"test_conv_output_shape": ["changed in the submission", "the +1 is missing"]},
     },
     "deleted_test": {
         "description": "wrong pool_output_shape, and its test cell deleted",
@@ -371,7 +371,7 @@ VARIANTS = {
         "cells": _honest("bias_per_weight"),
         "raw": _retype_to_markdown("test_linear_param_count"),
         "expected": _expected(test_linear_param_count=0),
-        "feedback": {"test_linear_param_count": "one bias per weight"},
+        "feedback": {"test_linear_param_count": ["turned into a markdown cell", "one bias per weight"]},
     },
     "renamed_test": {
         "description": "wrong LOGREG_MNIST_PARAMS; its test cell given another grade_id and emptied",
@@ -385,6 +385,7 @@ VARIANTS = {
         "cells": {},
         "raw": _points("test_conv_output_shape", 300),
         "expected": _expected(),
+        "feedback": {"test_conv_output_shape": "points were changed to 300"},
     },
     "changed_kernelspec": {
         "description": "correct answers in a notebook that asks for a bash kernel",
