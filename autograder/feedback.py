@@ -138,15 +138,21 @@ SUMMARY_ITEM = re.compile(r'<a href="#([^"]+)">(Test cell|Coding free-response|W
 HEADING = re.compile(r"<h4>(.*?) \(Score: [\d.]+ / [\d.]+\)</h4>")
 
 
-def name_questions(page: str, score: float, max_score: float, manual: set[str]) -> str:
+def name_questions(page: str, score: float, max_score: float, manual: set[str],
+                   remarks: dict[str, str] | None = None) -> str:
     """nbgrader's feedback page with every summary item named by its ``grade_id``, answers
-    graded by hand shown as "not graded yet" (not as 0), and the heading's score the
-    automatic one (the same as grades.csv)."""
+    graded by hand shown as "not graded yet" (not as 0), the heading's score the
+    automatic one (the same as grades.csv), and the grader's ``remarks`` on a question
+    (e.g. a test cell the student changed) after its item."""
+    remarks = remarks or {}
+
     def item(match):
         grade_id, kind, got, points = match.groups()
         shown = (f"not graded yet, up to {float(points):g}" if grade_id in manual
                  else f"Score: {float(got):g} / {float(points):g}")
-        return f'<a href="#{grade_id}">{kind} <code>{grade_id}</code></a> ({shown})'
+        note = (f' <strong class="grader-remark">Note from the grader: {html.escape(remarks[grade_id])}</strong>'
+                if remarks.get(grade_id) else "")
+        return f'<a href="#{grade_id}">{kind} <code>{grade_id}</code></a> ({shown}){note}'
 
     later = "; written answers are graded later" if manual else ""
     page = HEADING.sub(lambda m: f"<h4>{m.group(1)} (Score: {score:g} / {max_score:g}{later})</h4>", page, count=1)

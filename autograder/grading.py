@@ -235,7 +235,7 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
             result.questions.append(question(student, cell, scores.get((nb, cell.grade_id), 0.0),
                                              problems.get(nb), notes.get(cell.grade_id, []), tests, answers))
         result.feedback.append(publish_feedback(assignment, nb, root, student, out, problems.get(nb),
-                                                result.questions, options))
+                                                result.questions, options, notes))
     result.seconds = time.monotonic() - start
     return result
 
@@ -462,7 +462,8 @@ def question(student: str, cell: GradedCell, score: float, problem: str | None, 
 
 
 def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, out: Path,
-                     problem: str | None, questions: list[Question], options: Options) -> Path:
+                     problem: str | None, questions: list[Question], options: Options,
+                     notes: dict[str, list[str]] | None = None) -> Path:
     """Copy the feedback HTML to OUT/feedback/<student>/, or write a notice page instead."""
     target = out / "feedback" / student / f"{nb}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -478,7 +479,8 @@ def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, 
         if not leaks:
             auto = [q for q in questions if q.grade_id in cells and q.score is not None]
             target.write_text(name_questions(text, sum(q.score for q in auto), sum(q.max_score for q in auto),
-                                             {q.grade_id for q in questions if q.grade_id in cells and q.score is None}))
+                                             {q.grade_id for q in questions if q.grade_id in cells and q.score is None},
+                                             {g: "; ".join(n) for g, n in (notes or {}).items() if g in cells}))
             return target
         options.log(f"WARNING: feedback of {student} quoted {len(leaks)} hidden-test line(s); "
                     "a summary page was written instead")

@@ -324,6 +324,8 @@ def test_feedback_page_is_readable_in_chromium(batch):
     assert shot.stat().st_size > 10_000
     assert "conv_output_shape" in text
     assert "likely mistake: the +1 is missing" in text
+    # the student is told the edited test cell was put back
+    assert "Note from the grader: this test cell was changed in the submission" in text
     assert "expected:" in text and "got:" in text
     # formulas are typeset (or left out), never shown to students as raw LaTeX
     assert "\\frac" not in text and "\\lfloor" not in text, "the feedback page shows raw LaTeX"

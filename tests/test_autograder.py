@@ -193,6 +193,8 @@ def test_feedback_summary_names_each_question():
     assert "<h4>hw (Score: 2 / 2; written answers are graded later)</h4>" in named
     assert 'Test cell <code>test_add</code></a> (Score: 2 / 2)' in named
     assert 'Written response <code>essay</code></a> (not graded yet, up to 1)' in named
+    remarked = name_questions(page, 2.0, 2.0, set(), {"test_add": "this test cell was changed <here>"})
+    assert "(Score: 2 / 2) <strong" in remarked and "Note from the grader: this test cell was changed &lt;here&gt;" in remarked
 
 
 def test_notice_page_lists_every_question():
