@@ -17,6 +17,10 @@ the tests compare the fast versions against them. The fast versions use
 whole layer becomes a single matrix product that BLAS computes quickly. The
 backward pass reverses this: ``dw`` is again one matrix product, and ``dx`` is
 the matrix of column gradients folded back onto the image (*col2im*).
+
+For stride 1 a variant of im2col is faster (see :func:`_row_windows`): the
+receptive fields are copied as whole padded rows, so that every copy is long,
+and the bias rides along in the matrix product as a row of ones.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ import numbers
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 __all__ = [
     "conv_output_size",
@@ -434,13 +438,14 @@ def correlate2d_reference(image, kernel, stride=1, pad=0):
 class ConvCache(NamedTuple):
     """What :func:`conv2d_forward` keeps for :func:`conv2d_backward`."""
 
-    cols: np.ndarray          # im2col matrix, (C*KH*KW, N*OH*OW); reused for dw
+    cols: np.ndarray          # receptive fields, reused for dw; shape depends on layout
     w: np.ndarray             # weights (F, C, KH, KW), needed for dx
     x_shape: tuple            # (N, C, H, W)
     stride: tuple             # (SH, SW)
     pad: tuple                # (PH, PW)
     has_bias: bool            # False -> db is None
-    batch_last: bool          # column order of cols: (i, j, n) if True, else (n, i, j)
+    layout: str               # "nij" / "ijn": im2col's (C*KH*KW, N*OH*OW) with columns in
+                              # that order; "rows": _row_windows' (C*KH*KW [+1], N, OH*WP)
 
 
 def _check_conv_inputs(x, w, b, stride, pad, func):
@@ -471,7 +476,7 @@ def _check_conv_inputs(x, w, b, stride, pad, func):
 
 
 def conv2d_forward(x, w, b, stride=1, pad=0):
-    """Forward pass of a convolutional layer (fast, im2col + one matrix product).
+    """Forward pass of a convolutional layer (fast: im2col and matrix products).
 
     ``out[n,f,i,j] = sum_{c,p,q} x_pad[n,c,i*s+p,j*s+q] * w[f,c,p,q] + b[f]``
 
@@ -495,9 +500,12 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         Its dtype is ``np.result_type`` of x and w (ints count as float64),
         so float32 in gives float32 out.
     cache : ConvCache
-        ``(cols, w, x_shape, stride, pad, has_bias, batch_last)`` for
-        :func:`conv2d_backward`; ``cols`` is the im2col matrix of shape
-        (C*KH*KW, N*OH*OW) (see :func:`im2col` for ``batch_last``).
+        ``(cols, w, x_shape, stride, pad, has_bias, layout)`` for
+        :func:`conv2d_backward`. ``cols`` holds the receptive fields: for
+        stride 1 (unless the kernel is wide for the output) those of
+        :func:`_row_windows`, (C*KH*KW [+1], N, OH*WP),
+        ``layout="rows"``; otherwise the :func:`im2col` matrix (C*KH*KW, N*OH*OW),
+        ``layout="ijn"`` or ``"nij"`` (its column order).
 
     Raises
     ------
@@ -512,20 +520,39 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     x, w, b, stride, pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad, "conv2d_forward")
     n = x.shape[0]
     f = w.shape[0]
+    if _uses_row_windows(stride, ow, w.shape[3]):
+        cols = _row_windows(x, w.shape[2:], pad, with_ones=b is not None)
+        w_mat = w.reshape(f, -1)
+        if b is not None:
+            w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
+        out_fm = np.matmul(w_mat, cols.reshape(cols.shape[0], -1))   # (F, N*OH*WP), one BLAS call
+        wp = cols.shape[2] // oh
+        out = np.empty((n, f, oh, ow), dtype=out_fm.dtype)
+        # to NCHW, dropping the wrap-around columns
+        np.copyto(out, out_fm.reshape(f, n, oh, wp)[..., :ow].transpose(1, 0, 2, 3))
+        return out, ConvCache(cols, w, x.shape, stride, pad, b is not None, "rows")
     batch_last = _prefers_batch_last(ow)
     cols = im2col(x, w.shape[2:], stride, pad, batch_last)
     out_fm = np.matmul(w.reshape(f, -1), cols)          # (F, N*OH*OW), one BLAS call
     # Back to NCHW; the bias is added during that copy instead of in a separate pass.
+    out = np.empty((n, f, oh * ow), dtype=out_fm.dtype)
     if batch_last:
-        out_nf = out_fm.reshape(f, oh * ow, n).transpose(2, 0, 1)
+        # (F, OH*OW, N) -> (N, F, OH*OW): one filter at a time, so that each transposed
+        # block is small enough to stay in cache (measured 1.4-1.7x faster than one
+        # transposing copy of the whole output).
+        per_filter = out_fm.reshape(f, oh * ow, n)
+        for k in range(f):
+            if b is None:
+                np.copyto(out[:, k], per_filter[k].T)
+            else:
+                np.add(per_filter[k].T, b[k], out=out[:, k])
     else:
         out_nf = out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2)
-    out = np.empty((n, f, oh * ow), dtype=out_fm.dtype)
-    if b is None:
-        np.copyto(out, out_nf)
-    else:
-        np.add(out_nf, b[:, None], out=out)
-    cache = ConvCache(cols, w, x.shape, stride, pad, b is not None, batch_last)
+        if b is None:
+            np.copyto(out, out_nf)
+        else:
+            np.add(out_nf, b[:, None], out=out)
+    cache = ConvCache(cols, w, x.shape, stride, pad, b is not None, "ijn" if batch_last else "nij")
     return out.reshape(n, f, oh, ow), cache
 
 
@@ -554,7 +581,7 @@ def conv2d_backward(dout, cache, *, need_dx=True):
     dw : ndarray, shape (F, C, KH, KW)
     db : ndarray, shape (F,), or None if the forward pass had ``b=None``
     """
-    cols, w, x_shape, stride, pad, has_bias, batch_last = cache
+    cols, w, x_shape, stride, pad, has_bias, layout = cache
     n, c, h, wd = x_shape
     f, _, kh, kw = w.shape
     dtype = cols.dtype
@@ -566,22 +593,95 @@ def conv2d_backward(dout, cache, *, need_dx=True):
             f"conv2d_backward: dout must have the forward output's shape {(n, f, oh, ow)}, "
             f"got dout.shape={dout.shape}"
         )
-    # Same column order as the forward product; this copy also casts to its dtype.
+    if layout == "rows":
+        dw, db = _row_windows_dw(dout, cols, w, pad, has_bias)
+        if not need_dx:
+            return None, dw, db
+        batch_last = _prefers_batch_last(ow)
+        dout_fm = _dout_matrix(dout, dtype, batch_last)
+    else:
+        batch_last = layout == "ijn"
+        dout_fm = _dout_matrix(dout, dtype, batch_last)
+        db = dout_fm.sum(axis=1) if has_bias else None
+        dw = np.matmul(dout_fm, cols.T).reshape(w.shape)    # BLAS reads cols.T without a copy
+        if not need_dx:
+            return None, dw, db
+    dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
+    dx = col2im(dcols, x_shape, (kh, kw), stride, pad, batch_last)
+    return dx, dw, db
+
+
+def _dout_matrix(dout, dtype, batch_last):
+    """``dout`` (N, F, OH, OW) as the (F, N*OH*OW) matrix of im2col's column order
+    (see :func:`im2col`); the copy also casts to ``dtype``."""
+    n, f, oh, ow = dout.shape
     if batch_last:
         dout_fm = np.empty((f, oh * ow, n), dtype=dtype)
         _copy_batch_last(dout_fm, dout.reshape(n, f, oh * ow))
     else:
         dout_fm = np.empty((f, n, oh * ow), dtype=dtype)
         dout_fm[...] = dout.reshape(n, f, oh * ow).transpose(1, 0, 2)
-    dout_fm = dout_fm.reshape(f, n * oh * ow)
+    return dout_fm.reshape(f, n * oh * ow)
 
-    db = dout_fm.sum(axis=1) if has_bias else None
-    dw = np.matmul(dout_fm, cols.T).reshape(w.shape)    # BLAS reads cols.T without a copy
-    if not need_dx:
-        return None, dw, db
-    dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
-    dx = col2im(dcols, x_shape, (kh, kw), stride, pad, batch_last)
-    return dx, dw, db
+
+def _uses_row_windows(stride, out_width, kernel_width):
+    """Whether :func:`conv2d_forward` takes the row-window path: stride 1, and the
+    wrap-around columns it also computes (KW - 1 per output row) add at most a
+    quarter to the matrix products. Measured (batch 64, float32, 1 thread): with
+    1/7 extra (5x5 on 32x32, 3x3 on padded 14x14) the row windows are 1.1-1.2x
+    faster than im2col; with 2/5 extra (5x5 on 14x14) 1.1-1.2x slower."""
+    return stride == (1, 1) and 4 * (kernel_width - 1) <= out_width
+
+
+def _padded_planes(n, c, hp, wp, kw, dtype):
+    """Zeros of shape (N, C, HP*WP + KW - 1): one flattened padded image plane per row,
+    with KW - 1 spare entries so that the last window of a plane stays inside it."""
+    return np.zeros((n, c, hp * wp + kw - 1), dtype=dtype)
+
+
+def _row_windows(x, kernel_size, pad, with_ones):
+    """im2col for stride 1, with whole padded rows.
+
+    Returns ``cols`` of shape (C*KH*KW [+ 1], N, OH*WP) with
+    ``cols[(c, p, q), n, i*WP + j] = x_pad[n, c, i + p, j + q]`` for ``j < OW``
+    (WP = padded width). With the padded plane flattened, the KH*KW windows
+    are plain shifted slices of it (offset ``p*WP + q``, length ``OH*WP``), so
+    every copy is long; the price is KW - 1 extra "wrap-around" columns per
+    output row (``j >= OW``), which the forward pass drops and the backward
+    pass gives zero gradient. ``with_ones`` appends a row of ones (the bias).
+    """
+    n, c, h, wd = x.shape
+    kh, kw = kernel_size
+    ph, pw = pad
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    oh = hp - kh + 1
+    planes = _padded_planes(n, c, hp, wp, kw, x.dtype)
+    planes[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd] = x
+    s_n, s_c, s_l = planes.strides
+    windows = as_strided(planes, shape=(c, kh, kw, n, oh * wp),
+                         strides=(s_c, wp * s_l, s_l, s_n, s_l), writeable=False)
+    k = c * kh * kw
+    cols = np.empty((k + int(with_ones), n, oh * wp), dtype=x.dtype)
+    np.copyto(cols[:k].reshape(c, kh, kw, n, oh * wp), windows)
+    if with_ones:
+        cols[k] = 1
+    return cols
+
+
+def _row_windows_dw(dout, cols, w, pad, has_bias):
+    """``dw`` and ``db`` from the ``"rows"`` layout of :func:`_row_windows` (``dx`` does
+    not need the receptive fields; :func:`conv2d_backward` folds it with :func:`col2im`)."""
+    n, f, oh, ow = dout.shape
+    k = w[0].size
+    wp = cols.shape[2] // oh
+    # dout on the forward's columns: zero on the wrap-around ones, so they add nothing
+    dout_rows = np.zeros((f, n, oh, wp), dtype=cols.dtype)
+    dout_rows[..., :ow] = dout.transpose(1, 0, 2, 3)
+    # one product; db comes from the row of ones. BLAS reads the transpose without a copy.
+    dwb = np.matmul(dout_rows.reshape(f, -1), cols.reshape(cols.shape[0], -1).T)
+    dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
+    db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
+    return dw, db
 
 
 def conv2d_forward_reference(x, w, b, stride=1, pad=0):

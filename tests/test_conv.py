@@ -218,6 +218,37 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
+    ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, short wrap-around: row windows
+    ((2, 3, 9, 30), (5, 3, 2, 5), 1, (0, 2), "rows"),
+    ((2, 3, 14, 14), (4, 3, 5, 5), 1, 0, "ijn"),              # 4 extra columns on 10: im2col
+    ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2: im2col
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, dtype):
+    rng = np.random.default_rng(31)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
+    for bias in (b, None):
+        out, cache = conv2d_forward(x, w, bias, stride, pad)
+        assert cache.layout == layout and out.dtype == dtype and out.flags.c_contiguous
+        ref, ref_cache = conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64),
+                                                  None if bias is None else bias.astype(np.float64), stride, pad)
+        np.testing.assert_allclose(out, ref, **tol)
+        dout = rng.standard_normal(out.shape)
+        got = conv2d_backward(dout, cache)
+        want = conv2d_backward_reference(dout, ref_cache)
+        for g, r in zip(got, want):
+            if r is None:
+                assert g is None
+            else:
+                assert g.dtype == dtype
+                np.testing.assert_allclose(g, r, **tol)
+        no_dx = conv2d_backward(dout, cache, need_dx=False)
+        assert no_dx[0] is None
+        np.testing.assert_array_equal(no_dx[1], got[1])
+
 def test_conv2d_batch_of_images_4kib_apart():
     # Images (and output maps) a multiple of 4 KiB apart are transposed in
     # chunks of 8 images (a cache-friendly copy); with N = 19 the last chunk is partial.
