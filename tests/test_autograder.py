@@ -182,6 +182,9 @@ def test_last_error_skips_nbgrader_generic_lines():
            "[AutogradeApp | ERROR] There was an error processing assignment 'a' for student 'b'\n"
            "[AutogradeApp | ERROR] Please see the the above traceback for details on the specific errors\n")
     assert last_error(log) == "RuntimeError: Kernel didn't respond in 60 seconds"
+    log = ("zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:51234')\n"
+           "[ValidateApp | ERROR] nbgrader encountered a fatal error while trying to validate 'x.ipynb'\n")
+    assert last_error(log).startswith("zmq.error.ZMQError: Address already in use")
 
 
 def test_feedback_summary_names_each_question():
