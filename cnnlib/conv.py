@@ -18,9 +18,11 @@ whole layer becomes a single matrix product that BLAS computes quickly. The
 backward pass reverses this: ``dw`` is again one matrix product, and ``dx`` is
 the matrix of column gradients folded back onto the image (*col2im*).
 
-For stride 1 a variant of im2col is faster (see :func:`_row_windows`): the
-receptive fields are copied as whole padded rows, so that every copy is long,
-and the bias rides along in the matrix product as a row of ones.
+For stride 1 a variant of im2col is faster (see :func:`_row_window_chunks`):
+the receptive fields are copied as whole padded rows, so that every copy is
+long, a chunk of images at a time, so that the matrix product reads them back
+from the CPU's cache. In both versions the bias rides along in the matrix
+product as a row of ones.
 """
 from __future__ import annotations
 
@@ -226,15 +228,24 @@ def im2col(x, kernel_size, stride=1, pad=0, batch_last=False):
     kh, kw = _pair(kernel_size, "kernel_size", "im2col")
     (sh, sw), (ph, pw) = _check_stride_pad(stride, pad, "im2col")
     oh, ow = _output_shape("im2col", (h, w), (kh, kw), (sh, sw), (ph, pw), f"x.shape={x.shape}")
+    return _im2col(x, (kh, kw), (sh, sw), (ph, pw), (oh, ow), batch_last, ones_row=False)
+
+
+def _im2col(x, kernel_size, stride, pad, out_size, batch_last, ones_row):
+    """:func:`im2col` without the argument checks; ``ones_row`` appends a row of
+    ones, so that a bias can ride along in the matrix product."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (oh, ow) = kernel_size, stride, pad, out_size
+    k = c * kh * kw
     if batch_last:
         # One transposing copy to (C, Hp, Wp, N) that also writes the zero border.
         x_pad = np.zeros((c, h + 2 * ph, w + 2 * pw, n), dtype=x.dtype)
         _copy_batch_last(x_pad[:, ph:ph + h, pw:pw + w], x)
-        cols = np.empty((c, kh, kw, oh, ow, n), dtype=x.dtype)
+        cols = np.empty((k + int(ones_row), oh, ow, n), dtype=x.dtype)
     else:
         # Channels first, batch second: a view when there is no padding.
         x_pad = _pad_image(x, (ph, pw)).transpose(1, 0, 2, 3)
-        cols = np.empty((c, kh, kw, n, oh, ow), dtype=x.dtype)
+        cols = np.empty((k + int(ones_row), n, oh, ow), dtype=x.dtype)
     # All receptive fields as one strided view (no copy), then a single copy:
     # NumPy walks it with long contiguous inner runs, where a Python loop over
     # the KH*KW taps made KH*KW separate copies (measured 1.4-2x slower).
@@ -243,8 +254,10 @@ def im2col(x, kernel_size, stride=1, pad=0, batch_last=False):
         windows = windows[:, ::sh, ::sw].transpose(0, 4, 5, 1, 2, 3)
     else:               # (C, N, Hp-KH+1, Wp-KW+1, KH, KW) -> (C, KH, KW, N, OH, OW)
         windows = windows[:, :, ::sh, ::sw].transpose(0, 4, 5, 1, 2, 3)
-    np.copyto(cols, windows)
-    return cols.reshape(c * kh * kw, n * oh * ow)
+    np.copyto(cols[:k].reshape(windows.shape), windows)
+    if ones_row:
+        cols[k] = 1
+    return cols.reshape(k + int(ones_row), n * oh * ow)
 
 
 def col2im(dcols, x_shape, kernel_size, stride=1, pad=0, batch_last=False):
@@ -438,14 +451,16 @@ def correlate2d_reference(image, kernel, stride=1, pad=0):
 class ConvCache(NamedTuple):
     """What :func:`conv2d_forward` keeps for :func:`conv2d_backward`."""
 
-    cols: np.ndarray          # receptive fields, reused for dw; shape depends on layout
+    cols: np.ndarray          # what dw needs; shape depends on layout
     w: np.ndarray             # weights (F, C, KH, KW), needed for dx
     x_shape: tuple            # (N, C, H, W)
     stride: tuple             # (SH, SW)
     pad: tuple                # (PH, PW)
     has_bias: bool            # False -> db is None
-    layout: str               # "nij" / "ijn": im2col's (C*KH*KW, N*OH*OW) with columns in
-                              # that order; "rows": _row_windows' (C*KH*KW [+1], N, OH*WP)
+    layout: str               # "nij" / "ijn": the receptive fields, im2col's
+                              # (C*KH*KW [+1], N*OH*OW) with columns in that order;
+                              # "rows": the padded input of _row_planes, (N, C, HP*WR + KW-1),
+                              # from which backward rebuilds the row windows
 
 
 def _check_conv_inputs(x, w, b, stride, pad, func):
@@ -501,11 +516,12 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         so float32 in gives float32 out.
     cache : ConvCache
         ``(cols, w, x_shape, stride, pad, has_bias, layout)`` for
-        :func:`conv2d_backward`. ``cols`` holds the receptive fields: for
-        stride 1 (unless the kernel is wide for the output) those of
-        :func:`_row_windows`, (C*KH*KW [+1], N, OH*WP),
-        ``layout="rows"``; otherwise the :func:`im2col` matrix (C*KH*KW, N*OH*OW),
-        ``layout="ijn"`` or ``"nij"`` (its column order).
+        :func:`conv2d_backward`. For stride 1 (unless the kernel is wide for
+        the output) ``layout="rows"`` and ``cols`` is the zero-padded input of
+        :func:`_row_planes`; the backward pass rebuilds the receptive fields
+        from it. Otherwise ``cols`` is the :func:`im2col` matrix
+        (C*KH*KW, N*OH*OW), plus a row of ones when there is a bias, and
+        ``layout="ijn"`` or ``"nij"`` names its column order.
 
     Raises
     ------
@@ -520,40 +536,37 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     x, w, b, stride, pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad, "conv2d_forward")
     n = x.shape[0]
     f = w.shape[0]
-    if _uses_row_windows(stride, ow, w.shape[3]):
-        cols = _row_windows(x, w.shape[2:], pad, with_ones=b is not None)
+    if _uses_row_windows(stride, ow, w.shape[3], pad[1]):
+        planes = _row_planes(x, w.shape[2:], pad, x.dtype)
         w_mat = w.reshape(f, -1)
         if b is not None:
             w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
-        out_fm = np.matmul(w_mat, cols.reshape(cols.shape[0], -1))   # (F, N*OH*WP), one BLAS call
-        wp = cols.shape[2] // oh
-        out = np.empty((n, f, oh, ow), dtype=out_fm.dtype)
-        # to NCHW, dropping the wrap-around columns
-        np.copyto(out, out_fm.reshape(f, n, oh, wp)[..., :ow].transpose(1, 0, 2, 3))
-        return out, ConvCache(cols, w, x.shape, stride, pad, b is not None, "rows")
+        out = np.empty((n, f, oh, ow), dtype=x.dtype)
+        _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
+        return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
     batch_last = _prefers_batch_last(ow)
-    cols = im2col(x, w.shape[2:], stride, pad, batch_last)
-    out_fm = np.matmul(w.reshape(f, -1), cols)          # (F, N*OH*OW), one BLAS call
-    # Back to NCHW; the bias is added during that copy instead of in a separate pass.
+    cols = _im2col(x, w.shape[2:], stride, pad, (oh, ow), batch_last, ones_row=b is not None)
+    w_mat = w.reshape(f, -1)
+    if b is not None:
+        w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
+    out_fm = np.matmul(w_mat, cols)          # (F, N*OH*OW), one BLAS call
     out = np.empty((n, f, oh * ow), dtype=out_fm.dtype)
     if batch_last:
-        # (F, OH*OW, N) -> (N, F, OH*OW): one filter at a time, so that each transposed
-        # block is small enough to stay in cache (measured 1.4-1.7x faster than one
-        # transposing copy of the whole output).
+        # (F, OH*OW, N) -> (N, F, OH*OW) a few filters at a time, so that each
+        # transposed block stays in cache (measured 1.2-1.7x faster than one
+        # transposing copy of the whole output, or one filter at a time).
         per_filter = out_fm.reshape(f, oh * ow, n)
-        for k in range(f):
-            if b is None:
-                np.copyto(out[:, k], per_filter[k].T)
-            else:
-                np.add(per_filter[k].T, b[k], out=out[:, k])
+        group = max(1, _TRANSPOSE_BYTES // per_filter[0].nbytes)
+        for k in range(0, f, group):
+            np.copyto(out[:, k:k + group], per_filter[k:k + group].transpose(2, 0, 1))
     else:
-        out_nf = out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2)
-        if b is None:
-            np.copyto(out, out_nf)
-        else:
-            np.add(out_nf, b[:, None], out=out)
+        np.copyto(out, out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2))
     cache = ConvCache(cols, w, x.shape, stride, pad, b is not None, "ijn" if batch_last else "nij")
     return out.reshape(n, f, oh, ow), cache
+
+
+# Bytes of output moved to NCHW per transposing copy of the batch-last layout.
+_TRANSPOSE_BYTES = 256 << 10
 
 
 def conv2d_backward(dout, cache, *, need_dx=True):
@@ -594,7 +607,7 @@ def conv2d_backward(dout, cache, *, need_dx=True):
             f"got dout.shape={dout.shape}"
         )
     if layout == "rows":
-        dw, db = _row_windows_dw(dout, cols, w, pad, has_bias)
+        dw, db = _row_windows_dw(dout, cols, w, wd, pad[1], has_bias)
         if not need_dx:
             return None, dw, db
         batch_last = _prefers_batch_last(ow)
@@ -602,8 +615,11 @@ def conv2d_backward(dout, cache, *, need_dx=True):
     else:
         batch_last = layout == "ijn"
         dout_fm = _dout_matrix(dout, dtype, batch_last)
-        db = dout_fm.sum(axis=1) if has_bias else None
-        dw = np.matmul(dout_fm, cols.T).reshape(w.shape)    # BLAS reads cols.T without a copy
+        # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
+        dwb = np.matmul(dout_fm, cols.T)
+        k = c * kh * kw
+        dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
+        db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
         if not need_dx:
             return None, dw, db
     dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
@@ -624,61 +640,109 @@ def _dout_matrix(dout, dtype, batch_last):
     return dout_fm.reshape(f, n * oh * ow)
 
 
-def _uses_row_windows(stride, out_width, kernel_width):
+def _uses_row_windows(stride, out_width, kernel_width, pad_width):
     """Whether :func:`conv2d_forward` takes the row-window path: stride 1, and the
-    wrap-around columns it also computes (KW - 1 per output row) add at most a
-    quarter to the matrix products. Measured (batch 64, float32, 1 thread): with
-    1/7 extra (5x5 on 32x32, 3x3 on padded 14x14) the row windows are 1.1-1.2x
-    faster than im2col; with 2/5 extra (5x5 on 14x14) 1.1-1.2x slower."""
-    return stride == (1, 1) and 4 * (kernel_width - 1) <= out_width
+    wrap-around columns it also computes (``KW - 1 - PW`` per output row, see
+    :func:`_row_width`) add at most a quarter to the matrix products. Measured
+    (batch 64, float32, 1 thread): with 1/7 extra (5x5 on 32x32) or 1/14 extra
+    (3x3, padding 1, on 14x14) the row windows are 1.1-1.3x faster than im2col;
+    with 2/5 extra (5x5 on 14x14) the batch-last im2col is about 1.2x faster."""
+    return stride == (1, 1) and 4 * max(kernel_width - 1 - pad_width, 0) <= out_width
 
 
-def _padded_planes(n, c, hp, wp, kw, dtype):
-    """Zeros of shape (N, C, HP*WP + KW - 1): one flattened padded image plane per row,
-    with KW - 1 spare entries so that the last window of a plane stays inside it."""
-    return np.zeros((n, c, hp * wp + kw - 1), dtype=dtype)
+# Bytes of receptive fields built at a time by the row-window path: small enough
+# to be read back by the matrix product from the CPU's cache, large enough that
+# the per-chunk Python overhead stays small. Measured (batch 64, float32, 1
+# thread, 512 KiB L2 per core): chunks of 1-2 MiB beat one matrix for the whole
+# batch by 10-20%.
+_CHUNK_BYTES = 2 << 20
 
 
-def _row_windows(x, kernel_size, pad, with_ones):
-    """im2col for stride 1, with whole padded rows.
+def _row_width(in_width, kernel_width, pad_width):
+    """Row length WR of the flattened planes of :func:`_row_planes`. Neighbouring
+    rows share their zero padding (the right border of one row is the left
+    border of the next), so a row needs only ``W + PW`` numbers, not ``W + 2*PW``,
+    and the windows compute ``WR - OW = KW - 1 - PW`` wrap-around columns per
+    output row (never fewer than 0)."""
+    return max(in_width + pad_width, in_width + 2 * pad_width - kernel_width + 1)
 
-    Returns ``cols`` of shape (C*KH*KW [+ 1], N, OH*WP) with
-    ``cols[(c, p, q), n, i*WP + j] = x_pad[n, c, i + p, j + q]`` for ``j < OW``
-    (WP = padded width). With the padded plane flattened, the KH*KW windows
-    are plain shifted slices of it (offset ``p*WP + q``, length ``OH*WP``), so
-    every copy is long; the price is KW - 1 extra "wrap-around" columns per
-    output row (``j >= OW``), which the forward pass drops and the backward
-    pass gives zero gradient. ``with_ones`` appends a row of ones (the bias).
-    """
+
+def _row_planes(x, kernel_size, pad, dtype):
+    """The zero-padded batch for :func:`_row_window_chunks`, as an array of shape
+    (N, C, HP*WR + KW - 1): each padded image plane flattened into one row, image
+    row ``i`` starting at ``(i + PH)*WR + PW`` (WR from :func:`_row_width`), with
+    KW - 1 spare zeros so that the last window of a plane stays inside it."""
     n, c, h, wd = x.shape
-    kh, kw = kernel_size
     ph, pw = pad
-    hp, wp = h + 2 * ph, wd + 2 * pw
-    oh = hp - kh + 1
-    planes = _padded_planes(n, c, hp, wp, kw, x.dtype)
-    planes[:, :, :hp * wp].reshape(n, c, hp, wp)[:, :, ph:ph + h, pw:pw + wd] = x
-    s_n, s_c, s_l = planes.strides
-    windows = as_strided(planes, shape=(c, kh, kw, n, oh * wp),
-                         strides=(s_c, wp * s_l, s_l, s_n, s_l), writeable=False)
+    hp, wr = h + 2 * ph, _row_width(wd, kernel_size[1], pw)
+    planes = np.zeros((n, c, hp * wr + kernel_size[1] - 1), dtype=dtype)
+    planes[:, :, :hp * wr].reshape(n, c, hp, wr)[:, :, ph:ph + h, pw:pw + wd] = x
+    return planes
+
+
+def _row_window_chunks(planes, kernel_size, out_rows, row_width, with_ones):
+    """im2col for stride 1 with whole padded rows, a chunk of images at a time.
+
+    Yields ``(n0, m, cols)`` for images ``n0 .. n0+m-1``, with ``cols`` of shape
+    (C*KH*KW [+ 1], m, OH*WR) and
+    ``cols[(c, p, q), k, i*WR + j] = x_pad[n0 + k, c, i + p, j + q]`` for ``j < OW``
+    (WR = ``row_width``, see :func:`_row_width`). With the padded plane
+    flattened (:func:`_row_planes`), the KH*KW windows are plain shifted slices
+    of it (offset ``p*WR + q``, length ``OH*WR``), so every copy is long; the
+    price is ``WR - OW`` extra "wrap-around" columns per output row
+    (``j >= OW``), whose results are dropped. ``with_ones`` appends a row of
+    ones (for the bias). ``cols`` is one buffer, overwritten for the next chunk,
+    sized so that it stays in the CPU's cache (``_CHUNK_BYTES``).
+    """
+    n, c, _ = planes.shape
+    kh, kw = kernel_size
+    length = out_rows * row_width
     k = c * kh * kw
-    cols = np.empty((k + int(with_ones), n, oh * wp), dtype=x.dtype)
-    np.copyto(cols[:k].reshape(c, kh, kw, n, oh * wp), windows)
+    rows = k + int(with_ones)
+    chunk = max(1, min(n, _CHUNK_BYTES // (rows * length * planes.itemsize)))
+    buf = np.empty((rows, chunk, length), dtype=planes.dtype)
     if with_ones:
-        cols[k] = 1
-    return cols
+        buf[k] = 1
+    s_n, s_c, s_l = planes.strides
+    for n0 in range(0, n, chunk):
+        m = min(chunk, n - n0)
+        windows = as_strided(planes[n0:], shape=(c, kh, kw, m, length),
+                             strides=(s_c, row_width * s_l, s_l, s_n, s_l), writeable=False)
+        cols = buf[:, :m]
+        np.copyto(cols[:k].reshape(c, kh, kw, m, length), windows)
+        yield n0, m, cols
 
 
-def _row_windows_dw(dout, cols, w, pad, has_bias):
-    """``dw`` and ``db`` from the ``"rows"`` layout of :func:`_row_windows` (``dx`` does
-    not need the receptive fields; :func:`conv2d_backward` folds it with :func:`col2im`)."""
+def _row_window_conv(planes, w_mat, kernel_size, in_width, pad_width, out, with_ones):
+    """Stride-1 correlation of the padded planes with the filters ``w_mat``
+    (F, C*KH*KW [+ 1 for the bias]) into ``out`` (N, F, OH, OW), chunk by chunk."""
+    n, f, oh, ow = out.shape
+    wr = _row_width(in_width, kernel_size[1], pad_width)
+    res = None
+    for n0, m, cols in _row_window_chunks(planes, kernel_size, oh, wr, with_ones):
+        if res is None:
+            res = np.empty((f, cols.shape[1], oh, wr), dtype=out.dtype)
+        r = res[:, :m]
+        np.matmul(w_mat, cols.reshape(cols.shape[0], -1), out=r.reshape(f, -1))
+        np.copyto(out[n0:n0 + m], r[..., :ow].transpose(1, 0, 2, 3))   # to NCHW, wrap-around dropped
+
+
+def _row_windows_dw(dout, planes, w, in_width, pad_width, has_bias):
+    """``dw`` and ``db`` from the padded planes of the ``"rows"`` layout: the
+    receptive fields are rebuilt chunk by chunk (as in the forward pass) and
+    ``[dw | db] += dout_chunk @ cols_chunk.T``; db comes from the row of ones."""
     n, f, oh, ow = dout.shape
     k = w[0].size
-    wp = cols.shape[2] // oh
-    # dout on the forward's columns: zero on the wrap-around ones, so they add nothing
-    dout_rows = np.zeros((f, n, oh, wp), dtype=cols.dtype)
-    dout_rows[..., :ow] = dout.transpose(1, 0, 2, 3)
-    # one product; db comes from the row of ones. BLAS reads the transpose without a copy.
-    dwb = np.matmul(dout_rows.reshape(f, -1), cols.reshape(cols.shape[0], -1).T)
+    wr = _row_width(in_width, w.shape[3], pad_width)
+    dwb = np.zeros((f, k + int(has_bias)), dtype=planes.dtype)
+    d_rows = None
+    for n0, m, cols in _row_window_chunks(planes, w.shape[2:], oh, wr, has_bias):
+        if d_rows is None:      # dout on the forward's columns: zero on the wrap-around ones
+            d_rows = np.zeros((f, cols.shape[1], oh, wr), dtype=planes.dtype)
+        d = d_rows[:, :m]
+        d[..., :ow] = dout[n0:n0 + m].transpose(1, 0, 2, 3)
+        # BLAS reads the transpose without a copy
+        dwb += np.matmul(d.reshape(f, -1), cols.reshape(cols.shape[0], -1).T)
     dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
     db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
     return dw, db

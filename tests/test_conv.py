@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
+import cnnlib.conv as conv_module
 from cnnlib.conv import (
     col2im,
     conv2d_backward,
@@ -222,11 +223,16 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, short wrap-around: row windows
     ((2, 3, 9, 30), (5, 3, 2, 5), 1, (0, 2), "rows"),
-    ((2, 3, 14, 14), (4, 3, 5, 5), 1, 0, "ijn"),              # 4 extra columns on 10: im2col
+    ((2, 2, 6, 7), (3, 2, 3, 3), 1, (1, 3), "rows"),          # pad larger than the kernel
+    ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "ijn"),              # LeNet's C3, 4 extra columns on 10: im2col
     ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2: im2col
 ])
+@pytest.mark.parametrize("chunk_bytes", [None, 1, 3000])       # whole batch / one image / 2-3 images per chunk
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, dtype):
+def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, chunk_bytes, dtype,
+                                                   monkeypatch):
+    if chunk_bytes is not None:
+        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(31)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
@@ -243,11 +249,12 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
             if r is None:
                 assert g is None
             else:
-                assert g.dtype == dtype
+                assert g.dtype == dtype and g.flags.c_contiguous
                 np.testing.assert_allclose(g, r, **tol)
         no_dx = conv2d_backward(dout, cache, need_dx=False)
         assert no_dx[0] is None
         np.testing.assert_array_equal(no_dx[1], got[1])
+
 
 def test_conv2d_batch_of_images_4kib_apart():
     # Images (and output maps) a multiple of 4 KiB apart are transposed in
