@@ -18,15 +18,18 @@ whole layer becomes a single matrix product that BLAS computes quickly. The
 backward pass reverses this: ``dw`` is again one matrix product, and ``dx`` is
 the matrix of column gradients folded back onto the image (*col2im*).
 
-For stride 1 a variant of im2col is faster (see :func:`_row_window_chunks`):
-the receptive fields are copied as whole padded rows, so that every copy is
-long, a chunk of images at a time, so that the matrix product reads them back
-from the CPU's cache. In both versions the bias rides along in the matrix
-product as a row of ones.
+The fast layer builds that matrix a chunk at a time (a few images, or a few
+output rows), small enough that the matrix product reads it back from the
+CPU's cache, and keeps only the padded input for the backward pass, which
+rebuilds the chunks (only wide outputs with stride > 1 still get the whole
+matrix at once). For stride 1 the receptive fields are copied as whole
+padded rows, so that every copy is long (see :func:`_row_window_chunks`).
+The bias rides along in the matrix product as a row of ones.
 """
 from __future__ import annotations
 
 import numbers
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -129,6 +132,30 @@ def _window_slice(offset, stride, count):
     """Slice picking ``offset, offset + stride, ...`` (``count`` items): one kernel tap
     of every receptive field along an axis."""
     return slice(offset, offset + stride * (count - 1) + 1, stride)
+
+
+_scratch_pool = threading.local()
+
+
+def _scratch(name, shape, dtype):
+    """A work array that is reused from call to call (one per name, dtype and thread).
+
+    Only for arrays that never leave this module (the receptive fields of one
+    chunk, its matrix product): every call of the fast layers otherwise
+    allocates a few fresh MiB, and the operating system hands them out zeroed,
+    one page fault per 4 KiB page; that cost up to a quarter of a LeNet
+    forward convolution (measured with glibc's malloc, batch 64). Its contents
+    are whatever the last user left.
+    """
+    pool = _scratch_pool.__dict__.setdefault("arrays", {})
+    key = (name, np.dtype(dtype))
+    size = 1
+    for dim in shape:
+        size *= dim
+    buf = pool.get(key)
+    if buf is None or buf.size < size:
+        buf = pool[key] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
 
 
 def conv_output_size(n, k, stride=1, pad=0):
@@ -457,10 +484,10 @@ class ConvCache(NamedTuple):
     stride: tuple             # (SH, SW)
     pad: tuple                # (PH, PW)
     has_bias: bool            # False -> db is None
-    layout: str               # "nij" / "ijn": the receptive fields, im2col's
-                              # (C*KH*KW [+1], N*OH*OW) with columns in that order;
-                              # "rows": the padded input of _row_planes, (N, C, HP*WR + KW-1),
-                              # from which backward rebuilds the row windows
+    layout: str               # "nij": the receptive fields, im2col's (C*KH*KW [+1], N*OH*OW);
+                              # "ijn": the padded input of _batch_last_padded, (C, HP, WP, N);
+                              # "rows": the padded input of _row_planes, (N, C, HP*WR + KW-1);
+                              # for the last two, backward rebuilds the receptive fields
 
 
 def _check_conv_inputs(x, w, b, stride, pad, func):
@@ -518,10 +545,12 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         ``(cols, w, x_shape, stride, pad, has_bias, layout)`` for
         :func:`conv2d_backward`. For stride 1 (unless the kernel is wide for
         the output) ``layout="rows"`` and ``cols`` is the zero-padded input of
-        :func:`_row_planes`; the backward pass rebuilds the receptive fields
-        from it. Otherwise ``cols`` is the :func:`im2col` matrix
-        (C*KH*KW, N*OH*OW), plus a row of ones when there is a bias, and
-        ``layout="ijn"`` or ``"nij"`` names its column order.
+        :func:`_row_planes`; for other narrow outputs ``layout="ijn"`` and
+        ``cols`` is the zero-padded input with the batch axis last
+        (:func:`_batch_last_padded`). In both cases the backward pass rebuilds
+        the receptive fields from it, a chunk at a time. Otherwise
+        ``layout="nij"`` and ``cols`` is the :func:`im2col` matrix
+        (C*KH*KW, N*OH*OW), plus a row of ones when there is a bias.
 
     Raises
     ------
@@ -544,25 +573,26 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
         _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
-    batch_last = _prefers_batch_last(ow)
-    cols = _im2col(x, w.shape[2:], stride, pad, (oh, ow), batch_last, ones_row=b is not None)
     w_mat = w.reshape(f, -1)
     if b is not None:
         w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
+    out = np.empty((n, f, oh * ow), dtype=x.dtype)
+    if _prefers_batch_last(ow):
+        x_bl = _batch_last_padded(x, pad)
+        for i0, m, cols in _batch_last_chunks(x_bl, w.shape[2:], stride, (oh, ow), b is not None):
+            prod = np.matmul(w_mat, cols, out=_scratch("product", (f, cols.shape[1]), x.dtype))
+            # (F, rows*OW, N) -> (N, F, rows*OW) a few filters at a time, so that each
+            # transposed block stays in cache (measured 1.2-1.7x faster than one
+            # transposing copy of the whole output, or one filter at a time).
+            per_filter = prod.reshape(f, m * ow, n)
+            group = max(1, _TRANSPOSE_BYTES // per_filter[0].nbytes)
+            for k in range(0, f, group):
+                np.copyto(out[:, k:k + group, i0 * ow:(i0 + m) * ow], per_filter[k:k + group].transpose(2, 0, 1))
+        return out.reshape(n, f, oh, ow), ConvCache(x_bl, w, x.shape, stride, pad, b is not None, "ijn")
+    cols = _im2col(x, w.shape[2:], stride, pad, (oh, ow), False, ones_row=b is not None)
     out_fm = np.matmul(w_mat, cols)          # (F, N*OH*OW), one BLAS call
-    out = np.empty((n, f, oh * ow), dtype=out_fm.dtype)
-    if batch_last:
-        # (F, OH*OW, N) -> (N, F, OH*OW) a few filters at a time, so that each
-        # transposed block stays in cache (measured 1.2-1.7x faster than one
-        # transposing copy of the whole output, or one filter at a time).
-        per_filter = out_fm.reshape(f, oh * ow, n)
-        group = max(1, _TRANSPOSE_BYTES // per_filter[0].nbytes)
-        for k in range(0, f, group):
-            np.copyto(out[:, k:k + group], per_filter[k:k + group].transpose(2, 0, 1))
-    else:
-        np.copyto(out, out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2))
-    cache = ConvCache(cols, w, x.shape, stride, pad, b is not None, "ijn" if batch_last else "nij")
-    return out.reshape(n, f, oh, ow), cache
+    np.copyto(out, out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2))
+    return out.reshape(n, f, oh, ow), ConvCache(cols, w, x.shape, stride, pad, b is not None, "nij")
 
 
 # Bytes of output moved to NCHW per transposing copy of the batch-last layout.
@@ -615,9 +645,14 @@ def conv2d_backward(dout, cache, *, need_dx=True):
     else:
         batch_last = layout == "ijn"
         dout_fm = _dout_matrix(dout, dtype, batch_last)
-        # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
-        dwb = np.matmul(dout_fm, cols.T)
         k = c * kh * kw
+        if batch_last:      # cols is the padded input: rebuild the windows chunk by chunk
+            dwb = np.zeros((f, k + int(has_bias)), dtype=dtype)
+            for i0, m, win in _batch_last_chunks(cols, (kh, kw), stride, (oh, ow), has_bias):
+                dwb += np.matmul(dout_fm[:, i0 * ow * n:(i0 + m) * ow * n], win.T)
+        else:
+            # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
+            dwb = np.matmul(dout_fm, cols.T)
         dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
         db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
         if not need_dx:
@@ -656,6 +691,44 @@ def _uses_row_windows(stride, out_width, kernel_width, pad_width):
 # thread, 512 KiB L2 per core): chunks of 1-2 MiB beat one matrix for the whole
 # batch by 10-20%.
 _CHUNK_BYTES = 2 << 20
+
+
+def _batch_last_padded(x, pad):
+    """The zero-padded batch with the batch axis last, (C, HP, WP, N), for
+    :func:`_batch_last_chunks` (one transposing copy that also writes the border)."""
+    n, c, h, wd = x.shape
+    ph, pw = pad
+    x_bl = np.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=x.dtype)
+    _copy_batch_last(x_bl[:, ph:ph + h, pw:pw + wd], x)
+    return x_bl
+
+
+def _batch_last_chunks(x_bl, kernel_size, stride, out_size, with_ones):
+    """:func:`im2col` with ``batch_last=True``, a block of output rows at a time.
+
+    ``x_bl`` is the padded batch of :func:`_batch_last_padded`. Yields
+    ``(i0, m, cols)`` for output rows ``i0 .. i0+m-1``, with ``cols`` of shape
+    (C*KH*KW [+ 1], m*OW*N): the columns of im2col's matrix for those rows, in
+    the same order, plus a row of ones if ``with_ones``. ``cols`` is a work
+    array of ``_CHUNK_BYTES`` or less, overwritten for the next block.
+    """
+    c, _, _, n = x_bl.shape
+    kh, kw = kernel_size
+    (sh, sw), (oh, ow) = stride, out_size
+    k = c * kh * kw
+    rows = k + int(with_ones)
+    block = max(1, min(oh, _CHUNK_BYTES // (rows * ow * n * x_bl.itemsize)))
+    buf = _scratch("windows", (rows, block, ow * n), x_bl.dtype)
+    if with_ones:
+        buf[k] = 1
+    s_c, s_h, s_w, s_n = x_bl.strides
+    for i0 in range(0, oh, block):
+        m = min(block, oh - i0)
+        windows = as_strided(x_bl[:, i0 * sh:], shape=(c, kh, kw, m, ow, n),
+                             strides=(s_c, s_h, s_w, s_h * sh, s_w * sw, s_n), writeable=False)
+        cols = buf[:, :m]
+        np.copyto(cols[:k].reshape(c, kh, kw, m, ow, n), windows)
+        yield i0, m, cols.reshape(rows, m * ow * n)
 
 
 def _row_width(in_width, kernel_width, pad_width):
@@ -700,7 +773,7 @@ def _row_window_chunks(planes, kernel_size, out_rows, row_width, with_ones):
     k = c * kh * kw
     rows = k + int(with_ones)
     chunk = max(1, min(n, _CHUNK_BYTES // (rows * length * planes.itemsize)))
-    buf = np.empty((rows, chunk, length), dtype=planes.dtype)
+    buf = _scratch("windows", (rows, chunk, length), planes.dtype)
     if with_ones:
         buf[k] = 1
     s_n, s_c, s_l = planes.strides
@@ -718,11 +791,8 @@ def _row_window_conv(planes, w_mat, kernel_size, in_width, pad_width, out, with_
     (F, C*KH*KW [+ 1 for the bias]) into ``out`` (N, F, OH, OW), chunk by chunk."""
     n, f, oh, ow = out.shape
     wr = _row_width(in_width, kernel_size[1], pad_width)
-    res = None
     for n0, m, cols in _row_window_chunks(planes, kernel_size, oh, wr, with_ones):
-        if res is None:
-            res = np.empty((f, cols.shape[1], oh, wr), dtype=out.dtype)
-        r = res[:, :m]
+        r = _scratch("product", (f, m, oh, wr), out.dtype)
         np.matmul(w_mat, cols.reshape(cols.shape[0], -1), out=r.reshape(f, -1))
         np.copyto(out[n0:n0 + m], r[..., :ow].transpose(1, 0, 2, 3))   # to NCHW, wrap-around dropped
 
@@ -735,12 +805,10 @@ def _row_windows_dw(dout, planes, w, in_width, pad_width, has_bias):
     k = w[0].size
     wr = _row_width(in_width, w.shape[3], pad_width)
     dwb = np.zeros((f, k + int(has_bias)), dtype=planes.dtype)
-    d_rows = None
     for n0, m, cols in _row_window_chunks(planes, w.shape[2:], oh, wr, has_bias):
-        if d_rows is None:      # dout on the forward's columns: zero on the wrap-around ones
-            d_rows = np.zeros((f, cols.shape[1], oh, wr), dtype=planes.dtype)
-        d = d_rows[:, :m]
-        d[..., :ow] = dout[n0:n0 + m].transpose(1, 0, 2, 3)
+        d = _scratch("product", (f, m, oh, wr), planes.dtype)
+        d[..., :ow] = dout[n0:n0 + m].transpose(1, 0, 2, 3)    # dout on the forward's columns,
+        d[..., ow:] = 0                                          # zero on the wrap-around ones
         # BLAS reads the transpose without a copy
         dwb += np.matmul(d.reshape(f, -1), cols.reshape(cols.shape[0], -1).T)
     dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)

@@ -459,3 +459,37 @@ def test_conv2d_matches_torch():
         np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(dw, wt.grad.numpy(), rtol=1e-10, atol=1e-10)
         np.testing.assert_allclose(db, bt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_conv2d_work_arrays_are_per_thread():
+    # The fast paths reuse work arrays between calls (conv._scratch); two threads
+    # convolving different shapes at the same time must not see each other's.
+    import threading
+
+    rng = np.random.default_rng(17)
+    cases = [((6, 3, 14, 14), (5, 3, 5, 5), 0),       # batch-last im2col blocks
+             ((6, 2, 20, 20), (4, 2, 3, 3), 1)]       # row windows
+    data = []
+    for x_shape, w_shape, pad in cases:
+        x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+        out, cache = conv2d_forward_reference(x, w, b, 1, pad)
+        dout = rng.standard_normal(out.shape)
+        data.append((x, w, b, pad, out, dout, conv2d_backward_reference(dout, cache)))
+    errors = []
+
+    def work(x, w, b, pad, want_out, dout, want_grads):
+        try:
+            for _ in range(30):
+                out, cache = conv2d_forward(x, w, b, 1, pad)
+                np.testing.assert_allclose(out, want_out, rtol=0, atol=1e-10)
+                for got, want in zip(conv2d_backward(dout, cache), want_grads):
+                    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+        except AssertionError as e:     # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=d) for d in data for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
