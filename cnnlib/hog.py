@@ -154,40 +154,52 @@ def image_gradients(image):
     image = _as_real_array(image, "image")
     if image.ndim < 2:
         raise ValueError(f"image_gradients expects an image (H, W) or a stack (..., H, W), got shape {image.shape}")
-    image = image.astype(_working_float(image.dtype), copy=False)
+    g_row, g_col = _gradients(image)
+    magnitude = _magnitude(g_row, g_col)
+    # arctan2 is skipped where the gradient is zero (its answer would be 0 or
+    # +-180, i.e. 0 after folding), which is most of the pixels of a digit image.
+    flag = (g_row != 0) | (g_col != 0)
+    orientation = np.zeros_like(magnitude)
+    np.arctan2(g_row, g_col, out=orientation, where=flag)
+    _unsigned_degrees(orientation)
+    return magnitude, orientation
 
+
+def _gradients(image):
+    """``(g_row, g_col)`` of :func:`image_gradients` as float64, computed in
+    skimage's working precision (float32 for float16/32 images)."""
+    image = image.astype(_working_float(image.dtype), copy=False)
     g_row = np.zeros(image.shape, dtype=image.dtype)
     g_col = np.zeros(image.shape, dtype=image.dtype)
     np.subtract(image[..., 2:, :], image[..., :-2, :], out=g_row[..., 1:-1, :])
     np.subtract(image[..., :, 2:], image[..., :, :-2], out=g_col[..., :, 1:-1])
-    g_row = g_row.astype(np.float64, copy=False)
-    g_col = g_col.astype(np.float64, copy=False)
+    return g_row.astype(np.float64, copy=False), g_col.astype(np.float64, copy=False)
 
-    # skimage takes hypot(g_col, g_row); the plain formula agrees to the last
-    # bit or one below it (for |gradient| in [1e-150, 1e150]) and is ~5x faster.
+
+def _magnitude(g_row, g_col):
+    """``sqrt(g_row**2 + g_col**2)``. skimage takes hypot(g_col, g_row); the plain
+    formula agrees to the last bit or one below it (for |gradient| in
+    [1e-150, 1e150]) and is ~5x faster."""
     magnitude = np.multiply(g_row, g_row)
-    scratch = np.multiply(g_col, g_col)
-    magnitude += scratch
+    magnitude += np.multiply(g_col, g_col)
     np.sqrt(magnitude, out=magnitude)
+    return magnitude
 
-    # skimage: rad2deg(arctan2(g_row, g_col)) % 180. The bin of a pixel is
-    # decided by exact comparisons, so the angle must match to the last bit:
-    # same arctan2 and rad2deg; arctan2 is skipped where the gradient is zero
-    # (its answer would be 0 or +-180, i.e. 0 after folding), which is most of
-    # the pixels of a digit image.
-    flag = (g_row != 0) | (g_col != 0)
-    orientation = np.zeros_like(magnitude)
-    np.arctan2(g_row, g_col, out=orientation, where=flag)
-    np.rad2deg(orientation, out=orientation)
-    # `% 180` on angles in [-180, 180], exactly as np.remainder but without its
-    # slow fmod: 180 -> 0, negatives + 180 (a tiny negative angle rounds to
-    # 180.0 there just as in np.remainder), the rest unchanged (x + 0.0 == x).
-    exactly_180 = np.flatnonzero(orientation == 180)
-    np.less(orientation, 0, out=flag)
-    np.multiply(flag, 180.0, out=scratch)
-    orientation += scratch
-    orientation.flat[exactly_180] = 0
-    return magnitude, orientation
+
+def _unsigned_degrees(angle):
+    """In place: radians from arctan2 in [-pi, pi] to skimage's
+    ``rad2deg(angle) % 180``, bit for bit (the bin of a pixel is decided by exact
+    comparisons, so the angle must match to the last bit).
+
+    ``% 180`` is done exactly as np.remainder but without its slow fmod:
+    180 -> 0, negatives + 180 (a tiny negative angle rounds to 180.0 there
+    just as in np.remainder), the rest unchanged (x + 0.0 == x).
+    """
+    np.rad2deg(angle, out=angle)
+    exactly_180 = np.flatnonzero(angle == 180)
+    angle += np.multiply(angle < 0, 180.0)
+    angle.flat[exactly_180] = 0
+    return angle
 
 
 # --------------------------------------------------------------------------
@@ -312,18 +324,44 @@ def cell_histograms(magnitude, orientation, pixels_per_cell=(8, 8), orientations
     n_images = math.prod(batch)
     n_slots = orientations + 4          # 2 + 2 extra slots collect votes that land in no bin
 
-    # slot = (image * cells_per_image + cell) * n_slots + bin, built in place
+    slot = _bin_slot(orientation, orientations)
+    slot += _first_slots(n_images, (n_cells_row, n_cells_col), (c_row, c_col), n_slots).reshape(slot.shape)
+    sums = np.bincount(slot.ravel(), weights=magnitude.ravel(), minlength=n_images * n_cells_row * n_cells_col * n_slots)
+    sums = sums.reshape(tuple(batch) + (n_cells_row, n_cells_col, n_slots))[..., 2:orientations + 2]
+    return sums / (c_row * c_col)
+
+
+def _first_slots(n_images, n_cells, cell, n_slots):
+    """``(image * cells_per_image + cell) * n_slots`` for every pixel of every image's
+    whole cells: the flat index of the pixel's cell histogram in a
+    (n_images, n_cells_row, n_cells_col, n_slots) array; shape (n_images, H', W')."""
+    (n_cells_row, n_cells_col), (c_row, c_col) = n_cells, cell
     cell_of_pixel = (
         (np.arange(n_cells_row) * n_cells_col).repeat(c_row)[:, None]
         + np.arange(n_cells_col).repeat(c_col)[None, :]
     )                                                        # (H', W')
     first_slot_of_image = np.arange(n_images) * (n_cells_row * n_cells_col * n_slots)
-    slot = _bin_slot(orientation, orientations)
-    slot += cell_of_pixel * n_slots
-    slot += first_slot_of_image.reshape(tuple(batch) + (1, 1))
-    n_cells_total = n_images * n_cells_row * n_cells_col
-    sums = np.bincount(slot.ravel(), weights=magnitude.ravel(), minlength=n_cells_total * n_slots)
-    sums = sums.reshape(tuple(batch) + (n_cells_row, n_cells_col, n_slots))[..., 2:orientations + 2]
+    return first_slot_of_image[:, None, None] + cell_of_pixel * n_slots
+
+
+def _slab_histograms(slab, n_cells, cell, orientations, first_slots):
+    """:func:`cell_histograms` of :func:`image_gradients` of a stack (N, H, W), the
+    two fused, with the same numbers: only the pixels whose gradient is not
+    zero (about 40% of a digit image) get an angle, a magnitude and a vote.
+    ``first_slots`` is :func:`_first_slots` for this stack (reused between slabs)."""
+    (n_cells_row, n_cells_col), (c_row, c_col) = n_cells, cell
+    g_row, g_col = _gradients(slab)
+    crop = np.s_[:, :n_cells_row * c_row, :n_cells_col * c_col]
+    g_row, g_col = g_row[crop], g_col[crop]
+    moving = (g_row != 0) | (g_col != 0)
+    g_row, g_col = g_row[moving], g_col[moving]
+    magnitude = _magnitude(g_row, g_col)
+    angle = _unsigned_degrees(np.arctan2(g_row, g_col))
+    slot = _bin_slot(angle, orientations)
+    slot += first_slots[moving]
+    n_slots = orientations + 4
+    sums = np.bincount(slot, weights=magnitude, minlength=first_slots.size // (c_row * c_col) * n_slots)
+    sums = sums.reshape(len(slab), n_cells_row, n_cells_col, n_slots)[..., 2:orientations + 2]
     return sums / (c_row * c_col)
 
 
@@ -751,13 +789,14 @@ def hog(
     # the last used pixel needs its neighbour.
     rows_used, cols_used = n_cells_row * c_row, n_cells_col * c_col
     needed = np.s_[:, :min(rows_used + 1, height), :min(cols_used + 1, width)]
+    first_slots = np.empty((0,), dtype=np.intp)
     for start in range(0, len(stack), per_slab):
         slab = stack[start:start + per_slab][needed]
         if transform_sqrt:
             slab = np.sqrt(slab.astype(out_dtype, copy=False))
-        magnitude, orientation = image_gradients(slab)
-        magnitude, orientation = magnitude[:, :rows_used, :cols_used], orientation[:, :rows_used, :cols_used]
-        hist = cell_histograms(magnitude, orientation, (c_row, c_col), orientations)
+        if len(slab) != len(first_slots):
+            first_slots = _first_slots(len(slab), (n_cells_row, n_cells_col), (c_row, c_col), orientations + 4)
+        hist = _slab_histograms(slab, (n_cells_row, n_cells_col), (c_row, c_col), orientations, first_slots)
         features[start:start + per_slab] = normalize_blocks(hist, (b_row, b_col), block_norm)
         if visualize:
             pictures[start:start + per_slab] = hog_image(hist, (c_row, c_col), image_shape=(height, width))

@@ -72,6 +72,20 @@ def test_hog_matches_skimage_for_other_bin_counts(orientations):
     assert max_diff(ours, theirs) < TOL
 
 
+@pytest.mark.parametrize("orientations", [4, 8, 9])
+def test_hog_matches_skimage_on_angles_exactly_at_bin_edges(orientations):
+    # Small integer images: many gradients point exactly at 0, 45, 90, 135 or
+    # 180 degrees (edges of 4 and 8 bins; 180 folds to 0), and many are zero.
+    # A pixel one bin off would move its whole magnitude, far above TOL.
+    rng = np.random.default_rng(orientations)
+    stack = rng.integers(0, 3, size=(6, 24, 24)).astype(np.uint8)
+    stack[0] = np.arange(24)[None, :] % 3                     # rows of equal gradients
+    stack[1] = stack[0].T
+    ours = hog(stack, orientations, (4, 4), (2, 2))
+    theirs = np.stack([skimage_hog(image, orientations, (4, 4), (2, 2)) for image in stack])
+    assert max_diff(ours, theirs) < TOL
+
+
 def test_hog_defaults_match_skimage():
     image = random_image((72, 80), seed=7)
     assert max_diff(hog(image), skimage_hog(image)) < TOL
