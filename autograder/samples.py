@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import filecmp
+import functools
 import json
 import runpy
 import shutil
@@ -71,7 +72,6 @@ def grade_id(cell) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-cell_grade_id = grade_id  # for functions whose parameter is called grade_id
 
 
 def sample_notebook(source_nb, variant: dict, name: str):
@@ -105,24 +105,30 @@ def notebook_text(nb) -> str:
 
 # --- helpers for variants.py files ----------------------------------------------
 
-def solution_source(assignment: str, grade_id: str, assignments_dir: Path = ASSIGNMENTS_DIR) -> str:
-    """The instructor's answer cell ``grade_id`` of ``assignment``, solution markers removed:
-    the starting point of a variant with one mistake."""
+def solution_source(assignment: str, cell_id: str, assignments_dir: Path = ASSIGNMENTS_DIR) -> str:
+    """The instructor's answer cell ``cell_id`` (its nbgrader grade_id) of ``assignment``,
+    solution markers removed: the starting point of a variant with one mistake."""
     path = Path(assignments_dir) / assignment / f"{assignment}.ipynb"
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell_grade_id(cell) == grade_id:
+    for cell in _source_cells(path.resolve(), path.stat().st_mtime_ns):
+        if grade_id(cell) == cell_id:
             return without_solution_markers(cell.source)
-    raise SampleError(f"{path.name} has no cell with grade_id {grade_id!r}")
+    raise SampleError(f"{path.name} has no cell with grade_id {cell_id!r}")
 
 
-def patched_solution(assignment: str, grade_id: str, *replacements: tuple[str, str]) -> str:
-    """The solution of ``grade_id`` with each ``(old, new)`` replaced; ``old`` must occur exactly once,
-    so that a variant breaks loudly when the solution it starts from changes."""
-    source = solution_source(assignment, grade_id)
+@functools.lru_cache(maxsize=8)
+def _source_cells(path: Path, mtime_ns: int) -> tuple:
+    """The cells of a source notebook, read once per process (and again if the file changes)."""
+    return tuple(nbformat.read(path, as_version=4).cells)
+
+
+def patched_solution(assignment: str, cell_id: str, *replacements: tuple[str, str]) -> str:
+    """The solution of cell ``cell_id`` with each ``(old, new)`` replaced; ``old`` must occur exactly
+    once, so that a variant breaks loudly when the solution it starts from changes."""
+    source = solution_source(assignment, cell_id)
     for old, new in replacements:
         count = source.count(old)
         if count != 1:
-            raise SampleError(f"variant of {grade_id}: {old!r} occurs {count} times in the solution, "
+            raise SampleError(f"variant of {cell_id}: {old!r} occurs {count} times in the solution, "
                               "expected once")
         source = source.replace(old, new)
     return source
