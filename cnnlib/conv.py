@@ -145,17 +145,23 @@ def _scratch(name, shape, dtype):
     allocates a few fresh MiB, and the operating system hands them out zeroed,
     one page fault per 4 KiB page; that cost up to a quarter of a LeNet
     forward convolution (measured with glibc's malloc, batch 64). Its contents
-    are whatever the last user left.
+    are whatever the last user left. Arrays larger than ``_SCRATCH_KEEP_BYTES``
+    (one huge image makes a huge chunk) are not kept after the call.
     """
     pool = _scratch_pool.__dict__.setdefault("arrays", {})
-    key = (name, np.dtype(dtype))
+    dtype = np.dtype(dtype)
     size = 1
     for dim in shape:
         size *= dim
-    buf = pool.get(key)
+    if size * dtype.itemsize > _SCRATCH_KEEP_BYTES:
+        return np.empty(shape, dtype=dtype)
+    buf = pool.get((name, dtype))
     if buf is None or buf.size < size:
-        buf = pool[key] = np.empty(size, dtype=dtype)
+        buf = pool[(name, dtype)] = np.empty(size, dtype=dtype)
     return buf[:size].reshape(shape)
+
+
+_SCRATCH_KEEP_BYTES = 16 << 20
 
 
 def conv_output_size(n, k, stride=1, pad=0):

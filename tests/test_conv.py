@@ -493,3 +493,16 @@ def test_conv2d_work_arrays_are_per_thread():
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_conv2d_large_work_arrays_are_not_kept(monkeypatch):
+    # A huge input makes huge chunks; they must be freed after the call, not pooled.
+    monkeypatch.setattr(conv_module, "_SCRATCH_KEEP_BYTES", 4096)
+    monkeypatch.setattr(conv_module, "_scratch_pool", __import__("threading").local())
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 2, 30, 30)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    out, cache = conv2d_forward(x, w, b, 1, 1)
+    ref, _ = conv2d_forward_reference(x, w, b, 1, 1)
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-10)
+    kept = conv_module._scratch_pool.__dict__.get("arrays", {})
+    assert all(a.nbytes <= 4096 for a in kept.values())
