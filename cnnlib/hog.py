@@ -326,7 +326,8 @@ def cell_histograms(magnitude, orientation, pixels_per_cell=(8, 8), orientations
 
     slot = _bin_slot(orientation, orientations)
     slot += _first_slots(n_images, (n_cells_row, n_cells_col), (c_row, c_col), n_slots).reshape(slot.shape)
-    sums = np.bincount(slot.ravel(), weights=magnitude.ravel(), minlength=n_images * n_cells_row * n_cells_col * n_slots)
+    n_cells_total = n_images * n_cells_row * n_cells_col
+    sums = np.bincount(slot.ravel(), weights=magnitude.ravel(), minlength=n_cells_total * n_slots)
     sums = sums.reshape(tuple(batch) + (n_cells_row, n_cells_col, n_slots))[..., 2:orientations + 2]
     return sums / (c_row * c_col)
 
