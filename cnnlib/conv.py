@@ -571,17 +571,14 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     x, w, b, stride, pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad, "conv2d_forward")
     n = x.shape[0]
     f = w.shape[0]
-    if _uses_row_windows(stride, ow, w.shape[3], pad[1]):
-        planes = _row_planes(x, w.shape[2:], pad, x.dtype)
-        w_mat = w.reshape(f, -1)
-        if b is not None:
-            w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
-        out = np.empty((n, f, oh, ow), dtype=x.dtype)
-        _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
-        return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
     w_mat = w.reshape(f, -1)
     if b is not None:
         w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
+    if _uses_row_windows(stride, ow, w.shape[3], pad[1]):
+        planes = _row_planes(x, w.shape[2:], pad, x.dtype)
+        out = np.empty((n, f, oh, ow), dtype=x.dtype)
+        _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
+        return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
     out = np.empty((n, f, oh * ow), dtype=x.dtype)
     if _prefers_batch_last(ow):
         x_bl = _batch_last_padded(x, pad)
@@ -651,16 +648,14 @@ def conv2d_backward(dout, cache, *, need_dx=True):
     else:
         batch_last = layout == "ijn"
         dout_fm = _dout_matrix(dout, dtype, batch_last)
-        k = c * kh * kw
         if batch_last:      # cols is the padded input: rebuild the windows chunk by chunk
-            dwb = np.zeros((f, k + int(has_bias)), dtype=dtype)
+            dwb = np.zeros((f, c * kh * kw + int(has_bias)), dtype=dtype)
             for i0, m, win in _batch_last_chunks(cols, (kh, kw), stride, (oh, ow), has_bias):
                 dwb += np.matmul(dout_fm[:, i0 * ow * n:(i0 + m) * ow * n], win.T)
         else:
             # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
             dwb = np.matmul(dout_fm, cols.T)
-        dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
-        db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
+        dw, db = _split_dw_db(dwb, w.shape, has_bias)
         if not need_dx:
             return None, dw, db
     dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
@@ -818,7 +813,14 @@ def _row_windows_dw(dout, planes, w, in_width, pad_width, has_bias):
         d[..., ow:] = 0                                          # zero on the wrap-around ones
         # BLAS reads the transpose without a copy
         dwb += np.matmul(d.reshape(f, -1), cols.reshape(cols.shape[0], -1).T)
-    dw = np.ascontiguousarray(dwb[:, :k]).reshape(w.shape)
+    return _split_dw_db(dwb, w.shape, has_bias)
+
+
+def _split_dw_db(dwb, w_shape, has_bias):
+    """``dw`` (F, C, KH, KW) and ``db`` (F,) or None from the product ``[dw | db]``
+    of dout with receptive fields that end in a row of ones when there is a bias."""
+    k = dwb.shape[1] - int(has_bias)
+    dw = np.ascontiguousarray(dwb[:, :k]).reshape(w_shape)
     db = np.ascontiguousarray(dwb[:, k]) if has_bias else None
     return dw, db
 
