@@ -492,7 +492,7 @@ class ConvCache(NamedTuple):
     has_bias: bool            # False -> db is None
     layout: str               # "nij": the receptive fields, im2col's (C*KH*KW [+1], N*OH*OW);
                               # "ijn": the padded input of _batch_last_padded, (C, HP, WP, N);
-                              # "rows": the padded input of _row_planes, (N, C, HP*WR + KW-1);
+                              # "rows": the padded input of _row_planes, (N, C, HP*WR + ...);
                               # for the last two, backward rebuilds the receptive fields
 
 
@@ -574,8 +574,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     w_mat = w.reshape(f, -1)
     if b is not None:
         w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
-    if _uses_row_windows(stride, ow, w.shape[3], pad[1]):
-        planes = _row_planes(x, w.shape[2:], pad, x.dtype)
+    if _uses_row_windows(stride, x.shape[3], ow, w.shape[3], pad[1]):
+        planes = _row_planes(x, w.shape[2:], pad)
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
         _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
@@ -676,14 +676,15 @@ def _dout_matrix(dout, dtype, batch_last):
     return dout_fm.reshape(f, n * oh * ow)
 
 
-def _uses_row_windows(stride, out_width, kernel_width, pad_width):
+def _uses_row_windows(stride, in_width, out_width, kernel_width, pad_width):
     """Whether :func:`conv2d_forward` takes the row-window path: stride 1, and the
-    wrap-around columns it also computes (``KW - 1 - PW`` per output row, see
+    wrap-around columns it also computes (``WR - OW`` per output row, see
     :func:`_row_width`) add at most a quarter to the matrix products. Measured
-    (batch 64, float32, 1 thread): with 1/7 extra (5x5 on 32x32) or 1/14 extra
-    (3x3, padding 1, on 14x14) the row windows are 1.1-1.3x faster than im2col;
-    with 2/5 extra (5x5 on 14x14) the batch-last im2col is about 1.2x faster."""
-    return stride == (1, 1) and 4 * max(kernel_width - 1 - pad_width, 0) <= out_width
+    (batch 64, float32, 1 thread): with 1/7 extra (5x5 on 32x32) the row
+    windows are 1.1-1.3x faster than im2col; with 2/5 extra (5x5 on 14x14)
+    the batch-last im2col is about 1.2x faster. "Same" padding has none."""
+    wrap = _row_width(in_width, kernel_width, pad_width) - out_width
+    return stride == (1, 1) and 4 * wrap <= out_width
 
 
 # Bytes of receptive fields built at a time (row windows, batch-last blocks):
@@ -697,12 +698,25 @@ _CHUNK_BYTES = 2 << 20
 
 def _batch_last_padded(x, pad):
     """The zero-padded batch with the batch axis last, (C, HP, WP, N), for
-    :func:`_batch_last_chunks` (one transposing copy that also writes the border)."""
+    :func:`_batch_last_chunks` (one transposing copy, and zeros written only
+    on the border)."""
     n, c, h, wd = x.shape
     ph, pw = pad
-    x_bl = np.zeros((c, h + 2 * ph, wd + 2 * pw, n), dtype=x.dtype)
+    x_bl = np.empty((c, h + 2 * ph, wd + 2 * pw, n), x.dtype)
+    _zero_border(x_bl, pad, (h, wd), axis=1)
     _copy_batch_last(x_bl[:, ph:ph + h, pw:pw + wd], x)
     return x_bl
+
+
+def _zero_border(a, pad, inner, axis):
+    """Zero everything of ``a`` outside ``[PH:PH+H, PW:PW+W]`` of its axes
+    ``axis`` and ``axis + 1`` (rows, columns); ``inner = (H, W)``."""
+    (ph, pw), (h, wd) = pad, inner
+    lead = (slice(None),) * axis
+    a[lead + (slice(0, ph),)] = 0
+    a[lead + (slice(ph + h, None),)] = 0
+    a[lead + (slice(ph, ph + h), slice(0, pw))] = 0
+    a[lead + (slice(ph, ph + h), slice(pw + wd, None))] = 0
 
 
 def _batch_last_chunks(x_bl, kernel_size, stride, out_size, with_ones):
@@ -734,44 +748,70 @@ def _batch_last_chunks(x_bl, kernel_size, stride, out_size, with_ones):
 
 
 def _row_width(in_width, kernel_width, pad_width):
-    """Row length WR of the flattened planes of :func:`_row_planes`. Neighbouring
-    rows share their zero padding (the right border of one row is the left
-    border of the next), so a row needs only ``W + PW`` numbers, not ``W + 2*PW``,
-    and the windows compute ``WR - OW = KW - 1 - PW`` wrap-around columns per
-    output row (never fewer than 0)."""
-    return max(in_width + pad_width, in_width + 2 * pad_width - kernel_width + 1)
+    """Row length WR of the flattened planes of :func:`_row_planes`: the input's
+    width W, or the output's width OW when that is larger (padding wider than
+    half the kernel). The rows are packed without their left and right zero
+    columns, so the windows compute ``WR - OW = max(KW - 1 - 2*PW, 0)``
+    wrap-around columns per output row (none for "same" padding), and the few
+    window entries that reach across a row's edge into the padding read the
+    neighbouring row instead; :func:`_crossing_columns` lists them."""
+    return max(in_width, in_width + 2 * pad_width - kernel_width + 1)
 
 
-def _row_planes(x, kernel_size, pad, dtype):
+def _crossing_columns(in_width, kernel_width, pad_width, out_width):
+    """``(q, j)`` for each kernel column q and output column j whose entries in
+    the row windows of :func:`_row_window_chunks` must be padding zeros but
+    read a neighbouring image row. Tap q at output column j reads input column
+    ``c = j + q - PW``; a stored row is W numbers and ``WR - W`` zeros, so
+    ``c < -(WR - W)`` lands in the previous row's numbers and ``c >= WR`` in
+    the next row's. For 3x3 with padding 1: ``(0, 0)`` and ``(2, W - 1)``."""
+    wr = _row_width(in_width, kernel_width, pad_width)
+    return [(q, j) for q in range(kernel_width) for j in range(out_width)
+            if not -(wr - in_width) <= j + q - pad_width < wr]
+
+
+def _row_planes(x, kernel_size, pad):
     """The zero-padded batch for :func:`_row_window_chunks`, as an array of shape
-    (N, C, HP*WR + KW - 1): each padded image plane flattened into one row, image
-    row ``i`` starting at ``(i + PH)*WR + PW`` (WR from :func:`_row_width`), with
-    KW - 1 spare zeros so that the last window of a plane stays inside it."""
+    (N, C, HP*WR + max(KW - 1, PW)): each padded image plane flattened into one
+    row, image row ``i`` starting at ``PW + (i + PH)*WR`` (WR from
+    :func:`_row_width`), with zeros in front and behind so that every window
+    of a plane stays inside it. Zeros are written only where no image number
+    goes, but all of those are needed: the wrap-around columns read the spare
+    ones at the end, and must not meet NaN left in memory (``0 * nan`` in dw)."""
     n, c, h, wd = x.shape
     ph, pw = pad
-    hp, wr = h + 2 * ph, _row_width(wd, kernel_size[1], pw)
-    planes = np.zeros((n, c, hp * wr + kernel_size[1] - 1), dtype=dtype)
-    planes[:, :, :hp * wr].reshape(n, c, hp, wr)[:, :, ph:ph + h, pw:pw + wd] = x
+    kw = kernel_size[1]
+    hp, wr = h + 2 * ph, _row_width(wd, kw, pw)
+    planes = np.empty((n, c, hp * wr + max(kw - 1, pw)), x.dtype)
+    planes[:, :, :pw] = 0
+    planes[:, :, pw + hp * wr:] = 0
+    grid = planes[:, :, pw:pw + hp * wr].reshape(n, c, hp, wr)
+    _zero_border(grid, (ph, 0), (h, wd), axis=2)
+    grid[:, :, ph:ph + h, :wd] = x
     return planes
 
 
-def _row_window_chunks(planes, kernel_size, out_rows, row_width, with_ones):
+def _row_window_chunks(planes, kernel_size, in_width, pad_width, out_size, with_ones):
     """im2col for stride 1 with whole padded rows, a chunk of images at a time.
 
     Yields ``(n0, m, cols)`` for images ``n0 .. n0+m-1``, with ``cols`` of shape
     (C*KH*KW [+ 1], m, OH*WR) and
     ``cols[(c, p, q), k, i*WR + j] = x_pad[n0 + k, c, i + p, j + q]`` for ``j < OW``
-    (WR = ``row_width``, see :func:`_row_width`). With the padded plane
-    flattened (:func:`_row_planes`), the KH*KW windows are plain shifted slices
-    of it (offset ``p*WR + q``, length ``OH*WR``), so every copy is long; the
-    price is ``WR - OW`` extra "wrap-around" columns per output row
-    (``j >= OW``), whose results are dropped. ``with_ones`` appends a row of
+    (WR from :func:`_row_width`). With the padded plane flattened
+    (:func:`_row_planes`), the KH*KW windows are plain shifted slices of it
+    (offset ``p*WR + q``, length ``OH*WR``), so every copy is long; the
+    entries that crossed into a neighbouring row (:func:`_crossing_columns`)
+    are then set to zero, and the ``WR - OW`` "wrap-around" columns per output
+    row (``j >= OW``) are computed but dropped. ``with_ones`` appends a row of
     ones (for the bias). ``cols`` is one buffer, overwritten for the next chunk,
     sized so that it stays in the CPU's cache (``_CHUNK_BYTES``).
     """
     n, c, _ = planes.shape
     kh, kw = kernel_size
-    length = out_rows * row_width
+    oh, ow = out_size
+    wr = _row_width(in_width, kw, pad_width)
+    crossing = _crossing_columns(in_width, kw, pad_width, ow)
+    length = oh * wr
     k = c * kh * kw
     rows = k + int(with_ones)
     chunk = max(1, min(n, _CHUNK_BYTES // (rows * length * planes.itemsize)))
@@ -782,9 +822,14 @@ def _row_window_chunks(planes, kernel_size, out_rows, row_width, with_ones):
     for n0 in range(0, n, chunk):
         m = min(chunk, n - n0)
         windows = as_strided(planes[n0:], shape=(c, kh, kw, m, length),
-                             strides=(s_c, row_width * s_l, s_l, s_n, s_l), writeable=False)
+                             strides=(s_c, wr * s_l, s_l, s_n, s_l), writeable=False)
         cols = buf[:, :m]
         np.copyto(cols[:k].reshape(c, kh, kw, m, length), windows)
+        # One output column of one tap at a time: a fill with a long inner loop
+        # (all images and rows), measured 2x faster than a slice of columns.
+        by_column = cols[:k].reshape(c * kh, kw, m * oh, wr)
+        for q, j in crossing:
+            by_column[:, q, :, j] = 0
         yield n0, m, cols
 
 
@@ -793,7 +838,7 @@ def _row_window_conv(planes, w_mat, kernel_size, in_width, pad_width, out, with_
     (F, C*KH*KW [+ 1 for the bias]) into ``out`` (N, F, OH, OW), chunk by chunk."""
     n, f, oh, ow = out.shape
     wr = _row_width(in_width, kernel_size[1], pad_width)
-    for n0, m, cols in _row_window_chunks(planes, kernel_size, oh, wr, with_ones):
+    for n0, m, cols in _row_window_chunks(planes, kernel_size, in_width, pad_width, (oh, ow), with_ones):
         r = _scratch("product", (f, m, oh, wr), out.dtype)
         np.matmul(w_mat, cols.reshape(cols.shape[0], -1), out=r.reshape(f, -1))
         np.copyto(out[n0:n0 + m], r[..., :ow].transpose(1, 0, 2, 3))   # to NCHW, wrap-around dropped
@@ -807,7 +852,7 @@ def _row_windows_dw(dout, planes, w, in_width, pad_width, has_bias):
     k = w[0].size
     wr = _row_width(in_width, w.shape[3], pad_width)
     dwb = np.zeros((f, k + int(has_bias)), dtype=planes.dtype)
-    for n0, m, cols in _row_window_chunks(planes, w.shape[2:], oh, wr, has_bias):
+    for n0, m, cols in _row_window_chunks(planes, w.shape[2:], in_width, pad_width, (oh, ow), has_bias):
         d = _scratch("product", (f, m, oh, wr), planes.dtype)
         d[..., :ow] = dout[n0:n0 + m].transpose(1, 0, 2, 3)    # dout on the forward's columns,
         d[..., ow:] = 0                                          # zero on the wrap-around ones

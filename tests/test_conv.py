@@ -256,6 +256,58 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
         np.testing.assert_array_equal(no_dx[1], got[1])
 
 
+@pytest.mark.parametrize("kernel_width", [1, 2, 3, 4, 5])
+def test_conv2d_row_windows_every_padding(kernel_width, monkeypatch):
+    # The row windows pack image rows without their zero columns, so taps that
+    # reach into the padding read a neighbouring row and must be zeroed; the
+    # number and place of those entries depend on W, KW and PW. Every padding
+    # from none to wider than the kernel, the row path forced for each.
+    monkeypatch.setattr(conv_module, "_uses_row_windows", lambda stride, *args: stride == (1, 1))
+    rng = np.random.default_rng(kernel_width)
+    for width in (1, 4, 9):
+        for pad_width in range(kernel_width + 2):
+            if width + 2 * pad_width < kernel_width:
+                continue
+            x, w, b = (rng.standard_normal(s) for s in ((2, 2, 5, width), (3, 2, 2, kernel_width), (3,)))
+            out, cache = conv2d_forward(x, w, b, 1, (1, pad_width))
+            assert cache.layout == "rows"
+            ref, ref_cache = conv2d_forward_reference(x, w, b, 1, (1, pad_width))
+            np.testing.assert_allclose(out, ref, rtol=0, atol=1e-10)
+            dout = rng.standard_normal(out.shape)
+            for got, want in zip(conv2d_backward(dout, cache), conv2d_backward_reference(dout, ref_cache)):
+                np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
+    # The fast paths allocate with np.empty and write zeros only where they are
+    # needed; memory left over from elsewhere can hold NaN, and a stray NaN
+    # survives even a multiplication by a zero of dout. Every np.empty here
+    # starts as NaN; nothing may leak into out, dx, dw or db.
+    full = np.full
+
+    def nan_empty(shape, dtype=float, order="C", **kwargs):
+        dtype = np.dtype(dtype)
+        return full(shape, np.nan if dtype.kind in "fc" else 0, dtype=dtype, order=order)
+
+    monkeypatch.setattr(np, "empty", nan_empty)
+    monkeypatch.setattr(conv_module, "_scratch_pool", __import__("threading").local())
+    rng = np.random.default_rng(8)
+    for x_shape, w_shape, stride, pad, layout in [
+            ((3, 2, 6, 20), (4, 2, 5, 5), 1, 0, "rows"),         # wrap-around columns
+            ((3, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),          # taps crossing a row's edge
+            ((2, 3, 7, 7), (2, 3, 2, 4), 1, (1, 3), "rows"),     # padding wider than the kernel
+            ((3, 3, 11, 11), (4, 3, 7, 7), 1, 1, "ijn"),
+            ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij")]:
+        x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+        out, cache = conv2d_forward(x, w, b, stride, pad)
+        assert cache.layout == layout
+        ref, ref_cache = conv2d_forward_reference(x, w, b, stride, pad)
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-10)
+        dout = rng.standard_normal(out.shape)
+        for got, want in zip(conv2d_backward(dout, cache), conv2d_backward_reference(dout, ref_cache)):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
 def test_conv2d_batch_of_images_4kib_apart():
     # Images (and output maps) a multiple of 4 KiB apart are transposed in
     # chunks of 8 images (a cache-friendly copy); with N = 19 the last chunk is partial.
@@ -493,6 +545,30 @@ def test_conv2d_work_arrays_are_per_thread():
     for t in threads:
         t.join()
     assert not errors, errors[0]
+
+
+def test_conv2d_layers_in_a_network_keep_their_own_inputs():
+    # The padded copies of the input are work arrays, reused by the next call;
+    # a cache must still give the gradient of its own forward pass after other
+    # layers (a network's forward pass) and other batches have run, and each
+    # padded copy needs a clean zero border although the last user left data there.
+    rng = np.random.default_rng(23)
+    layers = [((4, 3, 12, 12), (5, 3, 3, 3), 0, "rows"),     # fills the work array with data ...
+              ((4, 3, 12, 12), (5, 3, 3, 3), 1, "rows"),     # ... where this one needs zeros
+              ((4, 2, 10, 10), (3, 2, 5, 5), 0, "ijn"),
+              ((4, 3, 13, 13), (2, 3, 5, 5), 0, "ijn"),     # the same again for the batch-last copy
+              ((4, 3, 11, 11), (2, 3, 7, 7), 1, "ijn")]
+    runs = []
+    for x_shape, w_shape, pad, layout in layers + layers:     # the second round: a new batch, same layers
+        x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+        out, cache = conv2d_forward(x, w, b, 1, pad)
+        assert cache.layout == layout
+        ref, ref_cache = conv2d_forward_reference(x, w, b, 1, pad)
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-10)
+        runs.append((cache, ref_cache, rng.standard_normal(out.shape)))
+    for cache, ref_cache, dout in reversed(runs):
+        for got, want in zip(conv2d_backward(dout, cache), conv2d_backward_reference(dout, ref_cache)):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
 def test_conv2d_large_work_arrays_are_not_kept(monkeypatch):
