@@ -221,7 +221,7 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
 
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
-    ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, short wrap-around: row windows
+    ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, "same" padding: taps cross row edges
     ((2, 3, 9, 30), (5, 3, 2, 5), 1, (0, 2), "rows"),
     ((2, 2, 6, 7), (3, 2, 3, 3), 1, (1, 3), "rows"),          # pad larger than the kernel
     ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "ijn"),              # LeNet's C3, 4 extra columns on 10: im2col
