@@ -548,12 +548,14 @@ def test_conv2d_work_arrays_are_per_thread():
 
 
 def test_conv2d_layers_in_a_network_keep_their_own_inputs():
-    # The padded copies of the input are work arrays, reused by the next call;
-    # a cache must still give the gradient of its own forward pass after other
-    # layers (a network's forward pass) and other batches have run, and each
-    # padded copy needs a clean zero border although the last user left data there.
+    # The chunk buffers are work arrays reused by the next call, and the padded
+    # inputs are allocated empty, often in a block that another layer has just
+    # freed with its data still in it. A cache must still give the gradient of
+    # its own forward pass after other layers (a network's forward pass) and
+    # another batch have run, and each padded input needs its zeros written.
+    # (test_conv2d_work_arrays_may_start_as_nan makes the leftovers certain.)
     rng = np.random.default_rng(23)
-    layers = [((4, 3, 12, 12), (5, 3, 3, 3), 0, "rows"),     # fills the work array with data ...
+    layers = [((4, 3, 12, 12), (5, 3, 3, 3), 0, "rows"),     # data everywhere ...
               ((4, 3, 12, 12), (5, 3, 3, 3), 1, "rows"),     # ... where this one needs zeros
               ((4, 2, 10, 10), (3, 2, 5, 5), 0, "ijn"),
               ((4, 3, 13, 13), (2, 3, 5, 5), 0, "ijn"),     # the same again for the batch-last copy
