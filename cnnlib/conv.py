@@ -492,7 +492,7 @@ class ConvCache(NamedTuple):
     has_bias: bool            # False -> db is None
     layout: str               # "nij": the receptive fields, im2col's (C*KH*KW [+1], N*OH*OW);
                               # "ijn": the padded input of _batch_last_padded, (C, HP, WP, N);
-                              # "rows": the padded input of _row_planes, (N, C, HP*WR + ...);
+                              # "rows": the padded input of _row_planes, (N, C, HP*WR + max(KW-1, PW));
                               # for the last two, backward rebuilds the receptive fields
 
 
