@@ -308,6 +308,28 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, pad, layout", [
+    ((3, 2, 6, 9), (4, 2, 3, 3), 1, "rows"),
+    ((3, 3, 11, 11), (4, 3, 7, 7), 1, "ijn"),
+])
+def test_conv2d_backward_reads_a_cache_in_any_memory_order(x_shape, w_shape, pad, layout):
+    # The chunked backward passes read the cached padded input through strided
+    # views that need one C-ordered block of memory; a cache whose array was
+    # copied to Fortran order (or is a strided view) must give the same gradients.
+    rng = np.random.default_rng(21)
+    x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
+    out, cache = conv2d_forward(x, w, b, 1, pad)
+    assert cache.layout == layout
+    dout = rng.standard_normal(out.shape)
+    want = conv2d_backward(dout, cache)
+    wide = np.zeros(cache.cols.shape[:-1] + (2 * cache.cols.shape[-1],))
+    wide[..., ::2] = cache.cols
+    for cols in (np.asfortranarray(cache.cols), wide[..., ::2]):
+        assert not cols.flags.c_contiguous
+        for got, expected in zip(conv2d_backward(dout, cache._replace(cols=cols)), want):
+            np.testing.assert_array_equal(got, expected)
+
+
 def test_conv2d_batch_of_images_4kib_apart():
     # Images (and output maps) a multiple of 4 KiB apart are transposed in
     # chunks of 8 images (a cache-friendly copy); with N = 19 the last chunk is partial.
