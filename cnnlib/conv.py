@@ -603,7 +603,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
             # transposed block stays in cache (measured 1.2-1.7x faster than one
             # transposing copy of the whole output, or one filter at a time).
             per_filter = prod.reshape(f, m * ow, n)
-            group = max(1, _TRANSPOSE_BYTES // per_filter[0].nbytes)
+            group = max(1, _TRANSPOSE_BYTES // max(1, per_filter[0].nbytes))
             for k in range(0, f, group):
                 np.copyto(out[:, k:k + group, i0 * ow:(i0 + m) * ow], per_filter[k:k + group].transpose(2, 0, 1))
         return out.reshape(n, f, oh, ow), ConvCache(x_bl, w, x.shape, stride, pad, b is not None, "ijn")
@@ -753,7 +753,7 @@ def _batch_last_chunks(x_bl, kernel_size, stride, out_size, with_ones):
     (sh, sw), (oh, ow) = stride, out_size
     k = c * kh * kw
     rows = k + int(with_ones)
-    block = max(1, min(oh, _CHUNK_BYTES // (rows * ow * n * x_bl.itemsize)))
+    block = max(1, min(oh, _CHUNK_BYTES // max(1, rows * ow * n * x_bl.itemsize)))
     buf = _scratch("windows", (rows, block, ow * n), x_bl.dtype)
     if with_ones:
         buf[k] = 1

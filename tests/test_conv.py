@@ -308,6 +308,25 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
+    ((0, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),
+    ((0, 6, 14, 14), (16, 6, 5, 5), 1, 0, "ijn"),
+    ((0, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),
+])
+def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
+    # A batch of no images (e.g. the last, empty slice of a dataset) gives empty
+    # outputs and gradients, and dw, db of zeros, as the loop reference does.
+    x = np.zeros(x_shape, np.float32)
+    w = np.ones(w_shape, np.float32)
+    out, cache = conv2d_forward(x, w, np.ones(w_shape[0]), stride, pad)
+    ref, ref_cache = conv2d_forward_reference(x, w, np.ones(w_shape[0]), stride, pad)
+    assert cache.layout == layout and out.shape == ref.shape and out.shape[0] == 0
+    dout = np.zeros(out.shape, np.float32)
+    for got, want in zip(conv2d_backward(dout, cache), conv2d_backward_reference(dout, ref_cache)):
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, 0)
+
+
 @pytest.mark.parametrize("x_shape, w_shape, pad, layout", [
     ((3, 2, 6, 9), (4, 2, 3, 3), 1, "rows"),
     ((3, 3, 11, 11), (4, 3, 7, 7), 1, "ijn"),
