@@ -33,7 +33,7 @@ import threading
 from typing import NamedTuple
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
 
 __all__ = [
     "conv_output_size",
