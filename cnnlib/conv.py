@@ -96,17 +96,15 @@ def _check_stride_pad(stride, pad, func):
 
 
 def _output_shape(func, in_hw, kernel_hw, stride, pad, shapes):
-    """Output (OH, OW); ``shapes`` is the text naming the arrays for error messages,
-    or a function that returns it (so that it is only formatted for an error)."""
+    """Output (OH, OW); ``shapes()`` returns the text naming the arrays for error
+    messages (a function, so that the text is only formatted for an error)."""
     (h, w), (kh, kw), (sh, sw), (ph, pw) = in_hw, kernel_hw, stride, pad
     if kh < 1 or kw < 1:
-        shapes = shapes() if callable(shapes) else shapes
-        raise ValueError(f"{func}: kernel must be at least 1x1, got {kh}x{kw} ({shapes})")
+        raise ValueError(f"{func}: kernel must be at least 1x1, got {kh}x{kw} ({shapes()})")
     if h + 2 * ph < kh or w + 2 * pw < kw:
-        shapes = shapes() if callable(shapes) else shapes
         raise ValueError(
             f"{func}: kernel {kh}x{kw} is larger than the padded input "
-            f"{h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, pad={(ph, pw)}; {shapes})"
+            f"{h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, pad={(ph, pw)}; {shapes()})"
         )
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
 
@@ -275,7 +273,7 @@ def im2col(x, kernel_size, stride=1, pad=0, batch_last=False):
     n, c, h, w = x.shape
     kh, kw = _pair(kernel_size, "kernel_size", "im2col")
     (sh, sw), (ph, pw) = _check_stride_pad(stride, pad, "im2col")
-    oh, ow = _output_shape("im2col", (h, w), (kh, kw), (sh, sw), (ph, pw), f"x.shape={x.shape}")
+    oh, ow = _output_shape("im2col", (h, w), (kh, kw), (sh, sw), (ph, pw), lambda: f"x.shape={x.shape}")
     return _im2col(x, (kh, kw), (sh, sw), (ph, pw), (oh, ow), batch_last, ones_row=False)
 
 
@@ -338,7 +336,8 @@ def col2im(dcols, x_shape, kernel_size, stride=1, pad=0, batch_last=False):
     n, c, h, w = x_shape
     kh, kw = _pair(kernel_size, "kernel_size", "col2im")
     (sh, sw), (ph, pw) = _check_stride_pad(stride, pad, "col2im")
-    oh, ow = _output_shape("col2im", (h, w), (kh, kw), (sh, sw), (ph, pw), f"x_shape={tuple(x_shape)}")
+    oh, ow = _output_shape("col2im", (h, w), (kh, kw), (sh, sw), (ph, pw),
+                            lambda: f"x_shape={tuple(x_shape)}")
     dcols = np.asarray(dcols)
     if dcols.shape != (c * kh * kw, n * oh * ow):
         raise ValueError(
@@ -393,7 +392,7 @@ def _check_image_kernel(image, kernel, stride, pad, func):
         )
     stride, pad = _check_stride_pad(stride, pad, func)
     out_size = _output_shape(func, image.shape, kernel.shape, stride, pad,
-                             f"image.shape={image.shape}, kernel.shape={kernel.shape}")
+                             lambda: f"image.shape={image.shape}, kernel.shape={kernel.shape}")
     dtype = np.result_type(image.dtype, kernel.dtype)
     return image.astype(dtype, copy=False), kernel.astype(dtype, copy=False), stride, pad, out_size
 
