@@ -18,13 +18,17 @@ whole layer becomes a single matrix product that BLAS computes quickly. The
 backward pass reverses this: ``dw`` is again one matrix product, and ``dx`` is
 the matrix of column gradients folded back onto the image (*col2im*).
 
-The fast layer builds that matrix a chunk at a time (a few images, or a few
-output rows), small enough that the matrix product reads it back from the
-CPU's cache, and keeps only the padded input for the backward pass, which
-rebuilds the chunks (only wide outputs with stride > 1 still get the whole
-matrix at once). For stride 1 the receptive fields are copied as whole
-padded rows, so that every copy is long (see :func:`_row_window_chunks`).
-The bias rides along in the matrix product as a row of ones.
+The matrix is KH*KW times the size of the input, and copying it costs as
+much as the product, so the fast layer avoids building it whole. For stride
+1 it builds it a chunk of images at a time, small enough to be read back
+from the CPU's cache, copying whole padded rows so that every copy is long
+(see :func:`_row_window_chunks`), and keeps only the padded input, from
+which the backward pass rebuilds the chunks. For other narrow outputs it
+copies each input row once per kernel column (:func:`_row_slabs`); the
+kernel rows then need no copy, because the receptive fields of one output
+row are consecutive slabs of that array. Only wide outputs with stride > 1
+still get the whole matrix at once. The bias rides along in the matrix
+product as a row of ones.
 """
 from __future__ import annotations
 
@@ -505,9 +509,9 @@ class ConvCache(NamedTuple):
     pad: tuple                # (PH, PW)
     has_bias: bool            # False -> db is None
     layout: str               # "nij": the receptive fields, im2col's (C*KH*KW [+1], N*OH*OW);
-                              # "ijn": the padded input of _batch_last_padded, (C, HP, WP, N);
-                              # "rows": the padded input of _row_planes, (N, C, HP*WR + max(KW-1, PW));
-                              # for the last two, backward rebuilds the receptive fields
+                              # "slabs": the shifted input rows of _row_slabs, (HU, C*KW [+1], OW*N);
+                              # "rows": the padded input of _row_planes, (N, C, HP*WR + max(KW-1, PW)),
+                              # from which backward rebuilds the receptive fields
 
 
 def _check_conv_inputs(x, w, b, stride, pad, func):
@@ -565,10 +569,11 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         ``(cols, w, x_shape, stride, pad, has_bias, layout)`` for
         :func:`conv2d_backward`. For stride 1 (unless the kernel is wide for
         the output) ``layout="rows"`` and ``cols`` is the zero-padded input of
-        :func:`_row_planes`; for other narrow outputs ``layout="ijn"`` and
-        ``cols`` is the zero-padded input with the batch axis last
-        (:func:`_batch_last_padded`). In both cases the backward pass rebuilds
-        the receptive fields from it, a chunk at a time. Otherwise
+        :func:`_row_planes`, from which the backward pass rebuilds the
+        receptive fields a chunk at a time. For other narrow outputs
+        ``layout="slabs"`` and ``cols`` holds each padded input row KW times,
+        shifted (:func:`_row_slabs`), which both passes read as the receptive
+        fields without copying them. Otherwise
         ``layout="nij"`` and ``cols`` is the :func:`im2col` matrix
         (C*KH*KW, N*OH*OW), plus a row of ones when there is a bias.
 
@@ -585,34 +590,31 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     x, w, b, stride, pad, (oh, ow) = _check_conv_inputs(x, w, b, stride, pad, "conv2d_forward")
     n = x.shape[0]
     f = w.shape[0]
-    w_mat = w.reshape(f, -1)
-    if b is not None:
-        w_mat = np.concatenate([w_mat, b[:, None]], axis=1)   # the bias times the row of ones
     if _uses_row_windows(stride, x.shape[3], ow, w.shape[3], pad[1]):
         planes = _row_planes(x, w.shape[2:], pad)
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
-        _row_window_conv(planes, w_mat, w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
+        _row_window_conv(planes, _weights_and_bias(w, b), w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
-    out = np.empty((n, f, oh * ow), dtype=x.dtype)
     if _prefers_batch_last(ow):
-        x_bl = _batch_last_padded(x, pad)
-        for i0, m, cols in _batch_last_chunks(x_bl, w.shape[2:], stride, (oh, ow), b is not None):
-            prod = np.matmul(w_mat, cols, out=_scratch("product", (f, cols.shape[1]), x.dtype))
-            # (F, rows*OW, N) -> (N, F, rows*OW) a few filters at a time, so that each
-            # transposed block stays in cache (measured 1.2-1.7x faster than one
-            # transposing copy of the whole output, or one filter at a time).
-            per_filter = prod.reshape(f, m * ow, n)
-            group = max(1, _TRANSPOSE_BYTES // max(1, per_filter[0].nbytes))
-            for k in range(0, f, group):
-                np.copyto(out[:, k:k + group, i0 * ow:(i0 + m) * ow], per_filter[k:k + group].transpose(2, 0, 1))
-        return out.reshape(n, f, oh, ow), ConvCache(x_bl, w, x.shape, stride, pad, b is not None, "ijn")
+        slabs = _row_slabs(x, w.shape[2:], stride, pad, (oh, ow), b is not None)
+        out = np.empty((n, f, oh, ow), dtype=x.dtype)
+        _slab_conv(slabs, _slab_weights(w, b), w.shape[2], stride[0], out, with_ones=b is not None)
+        return out, ConvCache(slabs, w, x.shape, stride, pad, b is not None, "slabs")
+    out = np.empty((n, f, oh * ow), dtype=x.dtype)
     cols = _im2col(x, w.shape[2:], stride, pad, (oh, ow), False, ones_row=b is not None)
-    out_fm = np.matmul(w_mat, cols)          # (F, N*OH*OW), one BLAS call
+    out_fm = np.matmul(_weights_and_bias(w, b), cols)      # (F, N*OH*OW), one BLAS call
     np.copyto(out, out_fm.reshape(f, n, oh * ow).transpose(1, 0, 2))
     return out.reshape(n, f, oh, ow), ConvCache(cols, w, x.shape, stride, pad, b is not None, "nij")
 
 
-# Bytes of output moved to NCHW per transposing copy of the batch-last layout.
+def _weights_and_bias(w, b):
+    """The filters as rows of a matrix (F, C*KH*KW), with the bias as one more
+    column when there is one (it meets the receptive fields' row of ones)."""
+    w_mat = w.reshape(w.shape[0], -1)
+    return w_mat if b is None else np.concatenate([w_mat, b[:, None]], axis=1)
+
+
+# Bytes of output moved to NCHW per transposing copy of the "slabs" layout.
 _TRANSPOSE_BYTES = 256 << 10
 
 
@@ -655,23 +657,19 @@ def conv2d_backward(dout, cache, *, need_dx=True):
         )
     if layout == "rows":
         dw, db = _row_windows_dw(dout, cols, w, wd, pad[1], has_bias)
-        if not need_dx:
-            return None, dw, db
         batch_last = _prefers_batch_last(ow)
+        dout_fm = _dout_matrix(dout, dtype, batch_last) if need_dx else None
+    elif layout == "slabs":
+        batch_last = True
         dout_fm = _dout_matrix(dout, dtype, batch_last)
+        dw, db = _slab_dw(dout_fm, cols, w.shape, stride[0], (oh, ow), has_bias)
     else:
-        batch_last = layout == "ijn"
+        batch_last = False
         dout_fm = _dout_matrix(dout, dtype, batch_last)
-        if batch_last:      # cols is the padded input: rebuild the windows chunk by chunk
-            dwb = np.zeros((f, c * kh * kw + int(has_bias)), dtype=dtype)
-            for i0, m, win in _batch_last_chunks(cols, (kh, kw), stride, (oh, ow), has_bias):
-                dwb += np.matmul(dout_fm[:, i0 * ow * n:(i0 + m) * ow * n], win.T)
-        else:
-            # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
-            dwb = np.matmul(dout_fm, cols.T)
-        dw, db = _split_dw_db(dwb, w.shape, has_bias)
-        if not need_dx:
-            return None, dw, db
+        # one product; db comes from the row of ones. BLAS reads cols.T without a copy.
+        dw, db = _split_dw_db(np.matmul(dout_fm, cols.T), w.shape, has_bias)
+    if not need_dx:
+        return None, dw, db
     dcols = np.matmul(w.reshape(f, -1).T, dout_fm)       # (C*KH*KW, N*OH*OW)
     dx = col2im(dcols, x_shape, (kh, kw), stride, pad, batch_last)
     return dx, dw, db
@@ -712,7 +710,7 @@ _CHUNK_BYTES = 2 << 20
 
 def _batch_last_padded(x, pad):
     """The zero-padded batch with the batch axis last, (C, HP, WP, N), for
-    :func:`_batch_last_chunks` (one transposing copy, and zeros written only
+    :func:`_row_slabs` (one transposing copy, and zeros written only
     on the border)."""
     n, c, h, wd = x.shape
     ph, pw = pad
@@ -737,33 +735,105 @@ def _zero_border(a, pad, inner, axis):
         a[lead + (slice(ph, ph + h), slice(pw + wd, None))] = 0
 
 
-def _batch_last_chunks(x_bl, kernel_size, stride, out_size, with_ones):
-    """:func:`im2col` with ``batch_last=True``, a block of output rows at a time.
+def _row_slabs(x, kernel_size, stride, pad, out_size, with_ones):
+    """The ``"slabs"`` layout: each padded input row, copied once per kernel column.
 
-    ``x_bl`` is the padded batch of :func:`_batch_last_padded`. Yields
-    ``(i0, m, cols)`` for output rows ``i0 .. i0+m-1``, with ``cols`` of shape
-    (C*KH*KW [+ 1], m*OW*N): the columns of im2col's matrix for those rows, in
-    the same order, plus a row of ones if ``with_ones``. ``cols`` is a work
-    array of ``_CHUNK_BYTES`` or less, overwritten for the next block.
+    Returns ``slabs`` of shape (HU, C*KW [+ 1], OW*N) with
+    ``slabs[h, (c, q), (j, n)] = x_pad[n, c, h, j*SW + q]`` for the
+    ``HU = (OH - 1)*SH + KH`` padded rows that some window reaches, and a row
+    of ones at the end of each slab when ``with_ones`` (for the bias).
+
+    im2col would copy every input number KH*KW times. Here it is copied KW
+    times, and the kernel rows come for free: the receptive fields of output
+    row i are the KH consecutive slabs ``i*SH .. i*SH + KH - 1``, which lie one
+    after the other in memory, so :func:`_slab_windows` shows them as a plain
+    (K, OW*N) matrix without copying. The copy runs over the batch axis, which
+    is last and contiguous (:func:`_batch_last_padded`), so every run is N
+    numbers long even for narrow outputs.
     """
-    x_bl = np.ascontiguousarray(x_bl)      # made so; this only guards :func:`_strided_view`
-    c, _, _, n = x_bl.shape
-    kh, kw = kernel_size
+    n, c = x.shape[:2]
+    kw = kernel_size[1]
     (sh, sw), (oh, ow) = stride, out_size
-    k = c * kh * kw
-    rows = k + int(with_ones)
-    block = max(1, min(oh, _CHUNK_BYTES // max(1, rows * ow * n * x_bl.itemsize)))
-    buf = _scratch("windows", (rows, block, ow * n), x_bl.dtype)
-    if with_ones:
-        buf[k] = 1
+    x_bl = _batch_last_padded(x, pad)
+    rows = (oh - 1) * sh + kernel_size[0]
+    k = c * kw
+    slabs = np.empty((rows, k + int(with_ones), ow * n), x.dtype)
     s_c, s_h, s_w, s_n = x_bl.strides
-    for i0 in range(0, oh, block):
-        m = min(block, oh - i0)
-        windows = _strided_view(x_bl, i0 * sh * s_h, (c, kh, kw, m, ow, n),
-                                (s_c, s_h, s_w, s_h * sh, s_w * sw, s_n))
-        cols = buf[:, :m]
-        np.copyto(cols[:k].reshape(c, kh, kw, m, ow, n), windows)
-        yield i0, m, cols.reshape(rows, m * ow * n)
+    shifted = _strided_view(x_bl, 0, (rows, c, kw, ow, n), (s_h, s_c, s_w, s_w * sw, s_n))
+    np.copyto(slabs[:, :k].reshape(rows, c, kw, ow, n), shifted)
+    if with_ones:
+        slabs[:, k] = 1
+    return slabs
+
+
+def _slab_windows(slabs, kernel_height, row_stride, out_height, with_ones):
+    """Read-only view (OH, K, OW*N) of :func:`_row_slabs`: ``[i]`` holds the
+    receptive fields of output row i as columns, one per ``(j, n)``, its rows
+    ordered ``(p, c, q)`` as in ``w.transpose(0, 2, 1, 3)``. With ones rows,
+    K = KH*(C*KW + 1) - 1: the ones rows of the first KH - 1 slabs are in it
+    (only the first gets the bias, see :func:`_slab_weights`), the last slab's
+    is left out (unless KH = 1)."""
+    slabs = np.ascontiguousarray(slabs)    # made so; this only guards :func:`_strided_view`
+    _, per_slab, width = slabs.shape
+    k = _slab_depth(kernel_height, per_slab, with_ones)
+    item = slabs.itemsize
+    return _strided_view(slabs, 0, (out_height, k, width),
+                         (row_stride * per_slab * width * item, width * item, item))
+
+
+def _slab_depth(kernel_height, per_slab, with_ones):
+    """K of :func:`_slab_windows`: KH slabs, less the last slab's ones row."""
+    return kernel_height * per_slab - (1 if with_ones and kernel_height > 1 else 0)
+
+
+def _slab_weights(w, b):
+    """The filters as the (F, K) matrix that multiplies :func:`_slab_windows`:
+    columns ordered ``(p, c, q)``, with a column for each ones row in between,
+    the first holding the bias and the others zero."""
+    f, c, kh, kw = w.shape
+    k = c * kw
+    per_slab = k + int(b is not None)
+    w_mat = np.zeros((f, kh, per_slab), w.dtype)
+    w_mat[:, :, :k] = w.transpose(0, 2, 1, 3).reshape(f, kh, k)
+    if b is not None:
+        w_mat[:, 0, k] = b
+    return w_mat.reshape(f, -1)[:, :_slab_depth(kh, per_slab, b is not None)]
+
+
+def _slab_conv(slabs, w_mat, kernel_height, row_stride, out, with_ones):
+    """Correlation of the slabs with the filters ``w_mat`` (:func:`_slab_weights`)
+    into ``out`` (N, F, OH, OW): one matrix product per output row (NumPy hands
+    the stack of them to BLAS), a few output rows at a time so that the
+    product is still in cache when it is transposed to NCHW."""
+    n, f, oh, ow = out.shape
+    windows = _slab_windows(slabs, kernel_height, row_stride, oh, with_ones)
+    group = max(1, min(oh, _TRANSPOSE_BYTES // max(1, f * ow * n * out.itemsize)))
+    prod = _scratch("product", (group, f, ow * n), out.dtype)
+    for i0 in range(0, oh, group):
+        m = min(group, oh - i0)
+        np.matmul(w_mat, windows[i0:i0 + m], out=prod[:m])
+        np.copyto(out[:, :, i0:i0 + m], prod[:m].reshape(m, f, ow, n).transpose(3, 1, 0, 2))
+
+
+def _slab_dw(dout_fm, slabs, w_shape, row_stride, out_size, has_bias):
+    """``dw`` and ``db`` from the ``"slabs"`` cache: for each output row i,
+    ``dout[:, i]`` (F, OW*N) times the transpose of its windows, summed over i.
+    ``dout_fm`` is :func:`_dout_matrix`'s batch-last (F, OH*OW*N)."""
+    f, c, kh, kw = w_shape
+    oh, ow = out_size
+    windows = _slab_windows(slabs, kh, row_stride, oh, has_bias)
+    width = windows.shape[2]
+    item = dout_fm.itemsize
+    by_row = _strided_view(np.ascontiguousarray(dout_fm), 0, (oh, f, width),
+                           (width * item, oh * width * item, item))
+    per_slab = slabs.shape[1]
+    dwb = np.zeros((f, kh * per_slab), dout_fm.dtype)
+    dwb[:, :windows.shape[1]] = np.matmul(by_row, windows.transpose(0, 2, 1)).sum(axis=0)
+    dwb = dwb.reshape(f, kh, per_slab)
+    k = c * kw
+    dw = np.ascontiguousarray(dwb[:, :, :k].reshape(f, kh, c, kw).transpose(0, 2, 1, 3))
+    db = np.ascontiguousarray(dwb[:, 0, k]) if has_bias else None
+    return dw, db
 
 
 def _row_width(in_width, kernel_width, pad_width):

@@ -224,15 +224,19 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
     ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, "same" padding: taps cross row edges
     ((2, 3, 9, 30), (5, 3, 2, 5), 1, (0, 2), "rows"),
     ((2, 2, 6, 7), (3, 2, 3, 3), 1, (1, 3), "rows"),          # pad larger than the kernel
-    ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "ijn"),              # LeNet's C3, 4 extra columns on 10: im2col
-    ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2: im2col
+    ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "slabs"),            # LeNet's C3, 4 extra columns on 10
+    ((2, 3, 11, 9), (4, 3, 1, 3), (2, 1), (1, 0), "slabs"),   # one kernel row: the bias needs the last ones row
+    ((3, 2, 13, 12), (3, 2, 4, 3), (3, 2), 1, "slabs"),       # strides: windows skip rows, the last rows unused
+    ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2, wide: im2col
 ])
-@pytest.mark.parametrize("chunk_bytes", [None, 1, 3000])       # whole batch / one image / 2-3 images per chunk
+# whole batch / one image or output row / a few of them per chunk
+@pytest.mark.parametrize("chunk_bytes", [None, 1, 3000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, chunk_bytes, dtype,
                                                    monkeypatch):
     if chunk_bytes is not None:
         monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv_module, "_TRANSPOSE_BYTES", chunk_bytes)
     rng = np.random.default_rng(31)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
@@ -296,7 +300,7 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
             ((3, 2, 6, 20), (4, 2, 5, 5), 1, 0, "rows"),         # wrap-around columns
             ((3, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),          # taps crossing a row's edge
             ((2, 3, 7, 7), (2, 3, 2, 4), 1, (1, 3), "rows"),     # padding wider than the kernel
-            ((3, 3, 11, 11), (4, 3, 7, 7), 1, 1, "ijn"),
+            ((3, 3, 11, 11), (4, 3, 7, 7), 1, 1, "slabs"),
             ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij")]:
         x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
         out, cache = conv2d_forward(x, w, b, stride, pad)
@@ -310,7 +314,7 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((0, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),
-    ((0, 6, 14, 14), (16, 6, 5, 5), 1, 0, "ijn"),
+    ((0, 6, 14, 14), (16, 6, 5, 5), 1, 0, "slabs"),
     ((0, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),
 ])
 def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
@@ -329,7 +333,7 @@ def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
 
 @pytest.mark.parametrize("x_shape, w_shape, pad, layout", [
     ((3, 2, 6, 9), (4, 2, 3, 3), 1, "rows"),
-    ((3, 3, 11, 11), (4, 3, 7, 7), 1, "ijn"),
+    ((3, 3, 11, 11), (4, 3, 7, 7), 1, "slabs"),
 ])
 def test_conv2d_backward_reads_a_cache_in_any_memory_order(x_shape, w_shape, pad, layout):
     # The chunked backward passes read the cached padded input through strided
@@ -598,9 +602,9 @@ def test_conv2d_layers_in_a_network_keep_their_own_inputs():
     rng = np.random.default_rng(23)
     layers = [((4, 3, 12, 12), (5, 3, 3, 3), 0, "rows"),     # data everywhere ...
               ((4, 3, 12, 12), (5, 3, 3, 3), 1, "rows"),     # ... where this one needs zeros
-              ((4, 2, 10, 10), (3, 2, 5, 5), 0, "ijn"),
-              ((4, 3, 13, 13), (2, 3, 5, 5), 0, "ijn"),     # the same again for the batch-last copy
-              ((4, 3, 11, 11), (2, 3, 7, 7), 1, "ijn")]
+              ((4, 2, 10, 10), (3, 2, 5, 5), 0, "slabs"),
+              ((4, 3, 13, 13), (2, 3, 5, 5), 0, "slabs"),     # the same again for the batch-last copy
+              ((4, 3, 11, 11), (2, 3, 7, 7), 1, "slabs")]
     runs = []
     for x_shape, w_shape, pad, layout in layers + layers:     # the second round: a new batch, same layers
         x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
