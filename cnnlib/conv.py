@@ -376,9 +376,10 @@ def _taps(p, q, stride, out_size, batch_last):
 
 
 def _prefers_batch_last(out_width):
-    """Layout choice for :func:`im2col` (measured with NumPy 2 + OpenBLAS, batch 64):
-    rows of 16 or more numbers copy fast enough; below that the batch-last
-    transposes pay for themselves (about 1.7x faster on LeNet's second layer)."""
+    """Layout choice for :func:`im2col` and the layer (measured with NumPy 2 +
+    OpenBLAS, batch 64): rows of 16 or more numbers copy fast enough; below
+    that the batch-last transposes pay for themselves (about 1.7x faster on
+    LeNet's second layer), and the layer uses :func:`_row_slabs`."""
     return out_width < 16
 
 
@@ -694,12 +695,13 @@ def _uses_row_windows(stride, in_width, out_width, kernel_width, pad_width):
     :func:`_row_width`) add at most a quarter to the matrix products. Measured
     (batch 64, float32, 1 thread): with 1/7 extra (5x5 on 32x32) the row
     windows are 1.1-1.3x faster than im2col; with 2/5 extra (5x5 on 14x14)
-    the batch-last im2col is about 1.2x faster. "Same" padding has none."""
+    the batch-last im2col was about 1.2x faster (it is now the slabs of
+    :func:`_row_slabs`, faster still). "Same" padding has none."""
     wrap = _row_width(in_width, kernel_width, pad_width) - out_width
     return stride == (1, 1) and 4 * wrap <= out_width
 
 
-# Bytes of receptive fields built at a time (row windows, batch-last blocks):
+# Bytes of receptive fields built at a time by the row windows:
 # small enough to be read back by the matrix product from the CPU's cache,
 # large enough that the per-chunk Python overhead stays small. Measured (batch
 # 64, float32, 1 thread, 512 KiB L2 per core): chunks of 1-4 MiB were within
