@@ -594,7 +594,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     if _uses_row_windows(stride, x.shape[3], ow, w.shape[3], pad[1]):
         planes = _row_planes(x, w.shape[2:], pad)
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
-        _row_window_conv(planes, _weights_and_bias(w, b), w.shape[2:], x.shape[3], pad[1], out, with_ones=b is not None)
+        _row_window_conv(planes, _weights_and_bias(w, b), w.shape[2:], x.shape[3], pad[1], out,
+                         with_ones=b is not None)
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
     if _prefers_batch_last(ow):
         slabs = _row_slabs(x, w.shape[2:], stride, pad, (oh, ow), b is not None)

@@ -336,8 +336,8 @@ def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
     ((3, 3, 11, 11), (4, 3, 7, 7), 1, "slabs"),
 ])
 def test_conv2d_backward_reads_a_cache_in_any_memory_order(x_shape, w_shape, pad, layout):
-    # The chunked backward passes read the cached padded input through strided
-    # views that need one C-ordered block of memory; a cache whose array was
+    # The backward passes read the cached array (padded input or slabs) through
+    # strided views that need one C-ordered block of memory; a cache whose array was
     # copied to Fortran order (or is a strided view) must give the same gradients.
     rng = np.random.default_rng(21)
     x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
