@@ -229,8 +229,9 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
     ((3, 2, 13, 12), (3, 2, 4, 3), (3, 2), 1, "slabs"),       # strides: windows skip rows, the last rows unused
     ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2, wide: im2col
 ])
-# whole batch / one image or output row / a few of them per chunk
-@pytest.mark.parametrize("chunk_bytes", [None, 1, 3000])
+# whole batch / one image or output row / a few of them per chunk (40000: two
+# images of the first "rows" case in float32, so its last chunk is partial)
+@pytest.mark.parametrize("chunk_bytes", [None, 1, 3000, 40000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, chunk_bytes, dtype,
                                                    monkeypatch):
