@@ -413,9 +413,11 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
              "Written by `make bench` (`python benchmarks/run.py`); do not edit by hand.", "",
              "## Machine", ""]
     lines += [f"- {k}: {v}" for k, v in info.items()]
+    with_reference = any(timing["cpu"][1] is not None for _, timing, _ in layer_rows)
+    how = ("cnnlib and the reference alternating in one process" if with_reference
+           else "cnnlib alone: PyTorch is not installed")
     lines += [f"- load average (1, 5, 15 min) at start: {load_before}; at end: {load_after}",
-              f"- repeats per timing: {args.repeats} (median after warm-up, cnnlib and the reference "
-              "alternating in one process); training runs: one each",
+              f"- repeats per timing: {args.repeats} (median after warm-up, {how}); training runs: one each",
               f"- whole run: {seconds / 60:.1f} min" + (" (--quick: shortened training runs)" if args.quick else ""),
               "", "## Layers and one training step (float32, batch 64)", "",
               "Median time per call. Ratio = cnnlib / PyTorch (lower is better). CPU = the process's "

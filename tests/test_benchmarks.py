@@ -88,6 +88,7 @@ def test_bench_suite_without_pytorch_says_not_installed(tmp_path):
     stdout, report = _run_suite(tmp_path, block_torch=True)
     _check_common(report)
     assert "- PyTorch: not installed" in report
+    assert "cnnlib alone: PyTorch is not installed" in report and "alternating" not in report
     for name in LAYER_ROWS:
         cells = _table_row(report, name)
         assert cells[2] == cells[5] == "not installed"             # PyTorch CPU and wall
@@ -103,6 +104,7 @@ def test_bench_suite_with_pytorch_reports_ratios(tmp_path):
         pytest.skip("PyTorch is not installed (the optional `bench` extra)")
     _, report = _run_suite(tmp_path, block_torch=False)
     _check_common(report)
+    assert "cnnlib and the reference alternating in one process" in report
     for name in LAYER_ROWS:
         cells = _table_row(report, name)
         assert re.fullmatch(r"\d+\.\d\d ms", cells[2]), cells
