@@ -202,6 +202,28 @@ def test_backward_without_input_gradient_gives_the_same_parameter_gradients(vari
         np.testing.assert_array_equal(p.grad, q.grad, err_msg=p.name)
 
 
+@pytest.mark.parametrize("variant", ["modern", "classic"])
+def test_float32_network_agrees_with_float64(variant, rng):
+    # The same weights in both precisions: the float32 fast paths (C1 on the
+    # row windows, C3 on the slabs) must give the float64 scores and
+    # gradients to float32 accuracy, not merely keep the dtype.
+    m64, m32 = lenet5(variant, seed=3), lenet5(variant, seed=3, dtype=np.float32)
+    for p64, p32 in zip(m64.parameters(), m32.parameters()):
+        p32.data[...] = p64.data
+        p64.data[...] = p32.data            # both hold the float32-rounded weights
+    x = rng.standard_normal((8, 1, 32, 32)).astype(np.float32)
+    upstream = rng.standard_normal((8, 10)).astype(np.float32)
+    out64, out32 = m64.forward(x.astype(np.float64)), m32.forward(x)
+    assert out32.dtype == np.float32
+    np.testing.assert_allclose(out32, out64, rtol=1e-4, atol=1e-5 * np.abs(out64).max())
+    dx64, dx32 = m64.backward(upstream.astype(np.float64)), m32.backward(upstream)
+    np.testing.assert_allclose(dx32, dx64, rtol=1e-3, atol=1e-5 * np.abs(dx64).max())
+    for p64, p32 in zip(m64.parameters(), m32.parameters()):
+        assert p32.grad.dtype == np.float32
+        np.testing.assert_allclose(p32.grad, p64.grad, rtol=1e-3, atol=1e-5 * np.abs(p64.grad).max(),
+                                   err_msg=p64.name)
+
+
 def test_backward_without_input_gradient_skips_leading_layers_and_stops_at_first_parameters(rng):
     calls = []
 

@@ -129,19 +129,26 @@ CONFIGS = [
 ]
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("size, stride", CONFIGS)
-def test_fast_matches_reference_and_window_oracle(kind, size, stride):
+def test_fast_matches_reference_and_window_oracle(kind, size, stride, dtype):
     rng = np.random.default_rng([KINDS.index(kind), *size, *stride])
-    x = rng.standard_normal((2, 3, 9, 8))
+    x = rng.standard_normal((2, 3, 9, 8)).astype(dtype)
+    # float32 sums and square roots round differently in the two versions
+    atol = 1e-12 if dtype == np.float64 else 1e-5
     forward, backward = fast(kind)
     forward_ref, backward_ref = reference(kind)
     out, cache = forward(x, size, stride)
     out_ref, cache_ref = forward_ref(x, size, stride)
-    np.testing.assert_allclose(out, windows_oracle(x, size, stride, REDUCE[kind]), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(out, out_ref, rtol=0, atol=1e-12)
-    dout = rng.standard_normal(out.shape)
-    np.testing.assert_allclose(backward(dout, cache), backward_ref(dout, cache_ref), rtol=0, atol=1e-12)
+    assert out.dtype == out_ref.dtype == dtype
+    np.testing.assert_allclose(out, windows_oracle(x.astype(np.float64), size, stride, REDUCE[kind]),
+                               rtol=0, atol=atol)
+    np.testing.assert_allclose(out, out_ref, rtol=0, atol=atol)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    dx, dx_ref = backward(dout, cache), backward_ref(dout, cache_ref)
+    assert dx.dtype == dx_ref.dtype == dtype
+    np.testing.assert_allclose(dx, dx_ref, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("kind", KINDS)
