@@ -1,6 +1,7 @@
 """cnnlib next to PyTorch and scikit-image: speed and accuracy, written to benchmarks/RESULTS.md.
 
     python benchmarks/run.py [--threads 1] [--repeats 21] [--quick] [--out benchmarks/RESULTS.md]
+                             [--keep-openblas-env]
 
 Every timing is the median of ``--repeats`` runs after warm-up; the two
 libraries run alternately in the same process, so a change in the machine's
@@ -37,6 +38,31 @@ def _set_threads(threads):
     """Pin the BLAS / OpenMP thread pools; must run before NumPy or PyTorch is imported."""
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)
+
+
+# Variables that make OpenBLAS use another CPU's kernels than the one it detects.
+# Some machines set them for good (older OpenBLAS builds crashed or computed wrong
+# results on new processors); with a current NumPy they only slow it down, so the
+# suite measures what a user's NumPy does unless --keep-openblas-env is given.
+OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _clear_openblas_overrides():
+    """Remove :data:`OPENBLAS_OVERRIDES` from the environment (before NumPy is
+    imported); returns what was removed, ``{name: value}``."""
+    return {name: os.environ.pop(name) for name in OPENBLAS_OVERRIDES if name in os.environ}
+
+
+def _openblas_kernel(np):
+    """The kernel family NumPy's OpenBLAS runs on this CPU (threadpoolctl), or None."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    numpy_dir = str(Path(np.__file__).resolve().parent.parent)
+    found = [lib for lib in threadpoolctl.threadpool_info() if lib.get("internal_api") == "openblas"]
+    found.sort(key=lambda lib: not str(Path(lib.get("filepath", "")).resolve()).startswith(numpy_dir))
+    return found[0].get("architecture") if found else None
 
 
 def _torch():
@@ -334,10 +360,11 @@ def worker(task, library, quick):
                       "rss_before_mib": rss_before}))
 
 
-def run_worker(task, library, threads, quick):
+def run_worker(task, library, threads, quick, keep_openblas_env):
     """Results of :func:`worker` in a child process (``{"error": ...}`` if it failed)."""
     cmd = [sys.executable, __file__, "--worker", task, library, "--threads", str(threads)]
     cmd += ["--quick"] if quick else []
+    cmd += ["--keep-openblas-env"] if keep_openblas_env else []
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:
         reason = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -350,7 +377,7 @@ def run_worker(task, library, threads, quick):
 # Machine and report
 # ----------------------------------------------------------------------------
 
-def machine_info(torch, threads):
+def machine_info(torch, threads, cleared):
     import numpy as np
 
     cpu = platform.processor() or platform.machine()
@@ -373,6 +400,7 @@ def machine_info(torch, threads):
         "Python": platform.python_version(),
         "NumPy": np.__version__,
         "BLAS": blas,
+        "BLAS kernel": _blas_kernel_text(_openblas_kernel(np), cleared),
         "PyTorch": torch.__version__ if torch is not None else NOT_INSTALLED,
         "threads": (f"{threads} (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS"
                     + (", torch.set_num_threads" if torch is not None else "") + ")"),
@@ -383,6 +411,18 @@ def machine_info(torch, threads):
     except ImportError:
         info["scikit-image"] = NOT_INSTALLED
     return info
+
+
+def _blas_kernel_text(kernel, cleared):
+    text = kernel or "unknown (threadpoolctl not installed, or not OpenBLAS)"
+    set_now = {name: os.environ[name] for name in OPENBLAS_OVERRIDES if name in os.environ}
+    if cleared:
+        settings = ", ".join(f"{k}={v}" for k, v in cleared.items())
+        return f"{text} (OpenBLAS's own choice; the environment's {settings} cleared for this run)"
+    if set_now:
+        settings = ", ".join(f"{k}={v}" for k, v in set_now.items())
+        return f"{text} (forced by {settings}, kept with --keep-openblas-env)"
+    return f"{text} (OpenBLAS's own choice)"
 
 
 def _ms(seconds):
@@ -478,9 +518,13 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=21, help="timed runs per layer benchmark")
     parser.add_argument("--quick", action="store_true", help="tiny training runs (a smoke test of the suite)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
+    parser.add_argument("--keep-openblas-env", action="store_true",
+                        help="keep OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE if set (default: clear them, "
+                             "so that OpenBLAS runs the kernels it picks for this CPU)")
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "LIBRARY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     _set_threads(args.threads)
+    cleared = {} if args.keep_openblas_env else _clear_openblas_overrides()
     sys.path.insert(0, str(ROOT))
     if args.worker:
         worker(*args.worker, args.quick)
@@ -489,7 +533,7 @@ def main(argv=None):
     started = time.perf_counter()
     torch = _torch()
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
-    info = machine_info(torch, args.threads)
+    info = machine_info(torch, args.threads, cleared)
     print("machine:", info, flush=True)
     rows = []
     for part in (conv_rows, pool_rows, step_rows):
@@ -502,8 +546,9 @@ def main(argv=None):
     print(f"  HOG: {hog}", flush=True)
     training = {}
     for task in ("digits", "fashion"):
-        training[task] = (run_worker(task, "cnnlib", args.threads, args.quick),
-                          run_worker(task, "torch", args.threads, args.quick) if torch is not None else None)
+        run = lambda library: run_worker(task, library, args.threads, args.quick,   # noqa: E731
+                                         args.keep_openblas_env)
+        training[task] = (run("cnnlib"), run("torch") if torch is not None else None)
         print(f"  {task}: {training[task]}", flush=True)
     load_after = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     text = report(info, load_before, load_after, rows, hog, training, args, time.perf_counter() - started)

@@ -33,7 +33,7 @@ LAYER_ROWS = [
 ]
 
 
-def _run_suite(tmp_path, block_torch):
+def _run_suite(tmp_path, block_torch, env=()):
     """``run.py --quick`` in a child process; returns (stdout, report text)."""
     out = tmp_path / "RESULTS.md"
     args = [str(RUN), "--quick", "--repeats", "3", "--out", str(out)]
@@ -45,7 +45,7 @@ def _run_suite(tmp_path, block_torch):
     else:
         cmd = [sys.executable, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=900,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **dict(env)})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert out.exists()
     return proc.stdout, out.read_text()
@@ -61,7 +61,7 @@ def _table_row(report, name):
 
 def _check_common(report):
     assert report.startswith("# cnnlib benchmark results")
-    for field in ("CPU:", "logical cores:", "NumPy:", "BLAS:", "PyTorch:", "repeats per timing: 3"):
+    for field in ("CPU:", "logical cores:", "NumPy:", "BLAS:", "BLAS kernel:", "PyTorch:", "repeats per timing: 3"):
         assert f"- {field}" in report
     assert "--quick" in report             # a shortened run says so
     for name in LAYER_ROWS:
@@ -85,8 +85,12 @@ def _check_common(report):
 
 @pytest.mark.slow
 def test_bench_suite_without_pytorch_says_not_installed(tmp_path):
-    stdout, report = _run_suite(tmp_path, block_torch=True)
+    # A machine that forces OpenBLAS's kernels: the suite clears them and says so.
+    stdout, report = _run_suite(tmp_path, block_torch=True,
+                                env={"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512"})
     _check_common(report)
+    kernel = next(line for line in report.splitlines() if line.startswith("- BLAS kernel:"))
+    assert "OPENBLAS_CORETYPE=Haswell, OPENBLAS_L2_SIZE=512 cleared for this run" in kernel, kernel
     assert "- PyTorch: not installed" in report
     assert "cnnlib alone: PyTorch is not installed" in report and "alternating" not in report
     for name in LAYER_ROWS:
@@ -111,3 +115,17 @@ def test_bench_suite_with_pytorch_reports_ratios(tmp_path):
         assert float(cells[3]) > 0
     digits = report.split("### LeNet-5 from scratch")[1].split("### LeNet-5, one epoch")[0]
     assert re.fullmatch(r"\d+\.\d\d%", _table_row(digits, "test accuracy")[2])
+
+
+def test_blas_kernel_line_says_whether_the_environment_forced_it(monkeypatch):
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Zen")
+    monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
+    assert run._blas_kernel_text("Haswell", {}) == "Haswell (forced by OPENBLAS_CORETYPE=Zen, kept with --keep-openblas-env)"
+    assert run._clear_openblas_overrides() == {"OPENBLAS_CORETYPE": "Zen"}
+    assert "OPENBLAS_CORETYPE" not in os.environ
+    assert run._blas_kernel_text("SkylakeX", {"OPENBLAS_CORETYPE": "Zen"}) == (
+        "SkylakeX (OpenBLAS's own choice; the environment's OPENBLAS_CORETYPE=Zen cleared for this run)")
+    assert run._blas_kernel_text(None, {}).startswith("unknown")
