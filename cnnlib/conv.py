@@ -376,10 +376,10 @@ def _taps(p, q, stride, out_size, batch_last):
 
 
 def _prefers_batch_last(out_width):
-    """Layout choice for :func:`im2col` and the layer (measured with NumPy 2 +
-    OpenBLAS, batch 64): rows of 16 or more numbers copy fast enough; below
-    that the batch-last transposes pay for themselves (about 1.7x faster on
-    LeNet's second layer), and the layer uses :func:`_row_slabs`."""
+    """Column order of the input gradient's :func:`col2im` in the row-window
+    layer (measured with NumPy 2 + OpenBLAS, batch 64): rows of 16 or more
+    numbers copy fast enough; below that the batch-last transposes pay for
+    themselves (about 1.7x faster on LeNet's second layer)."""
     return out_width < 16
 
 
@@ -597,7 +597,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         _row_window_conv(planes, _weights_and_bias(w, b), w.shape[2:], x.shape[3], pad[1], out,
                          with_ones=b is not None)
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
-    if _prefers_batch_last(ow):
+    if _uses_slabs(ow):
         slabs = _row_slabs(x, w.shape[2:], stride, pad, (oh, ow), b is not None)
         out = np.empty((n, f, oh, ow), dtype=x.dtype)
         _slab_conv(slabs, _slab_weights(w, b), w.shape[2], stride[0], out, with_ones=b is not None)
@@ -693,13 +693,22 @@ def _dout_matrix(dout, dtype, batch_last):
 def _uses_row_windows(stride, in_width, out_width, kernel_width, pad_width):
     """Whether :func:`conv2d_forward` takes the row-window path: stride 1, and the
     wrap-around columns it also computes (``WR - OW`` per output row, see
-    :func:`_row_width`) add at most a quarter to the matrix products. Measured
-    (batch 64, float32, 1 thread): with 1/7 extra (5x5 on 32x32) the row
-    windows are 1.1-1.3x faster than im2col; with 2/5 extra (5x5 on 14x14)
-    the batch-last im2col was about 1.2x faster (it is now the slabs of
-    :func:`_row_slabs`, faster still). "Same" padding has none."""
+    :func:`_row_width`) add at most an eighth to the matrix products. "Same"
+    padding has none. Measured (batch 64, float32, 1 thread, OpenBLAS with
+    AVX2 and with AVX-512 kernels): with 1/31 or 1/13 extra (3x3 on 64x64 or
+    28x28) the row windows are 1.3-1.7x faster than the slabs; with 1/7 extra
+    (LeNet's C1, 5x5 on 32x32, one input channel) the slabs are 1.2-1.7x
+    faster forward and 1.3x backward, and with 2/5 (C3, 5x5 on 14x14) too."""
     wrap = _row_width(in_width, kernel_width, pad_width) - out_width
-    return stride == (1, 1) and 4 * wrap <= out_width
+    return stride == (1, 1) and 8 * wrap <= out_width
+
+
+def _uses_slabs(out_width):
+    """Whether :func:`conv2d_forward` takes the ``"slabs"`` path when it does not
+    take the row windows: for outputs narrower than 32 columns. Measured as in
+    :func:`_uses_row_windows`: faster than im2col by 1.1-2.8x for 16 or 28
+    columns (stride 2, or C1); about the same at 32 (stride 2 on 64x64)."""
+    return out_width < 32
 
 
 # Bytes of receptive fields built at a time by the row windows:

@@ -227,7 +227,8 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
     ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "slabs"),            # LeNet's C3, 4 extra columns on 10
     ((2, 3, 11, 9), (4, 3, 1, 3), (2, 1), (1, 0), "slabs"),   # one kernel row: the bias needs the last ones row
     ((3, 2, 13, 12), (3, 2, 4, 3), (3, 2), 1, "slabs"),       # strides: windows skip rows, the last rows unused
-    ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2, wide: im2col
+    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2, wide: im2col
+    ((2, 1, 9, 32), (3, 1, 5, 5), 1, 0, "slabs"),             # like C1: wide, 4 extra columns on 28
 ])
 # whole batch / one image or output row / a few of them per chunk (40000: two
 # images of the first "rows" case in float32, so its last chunk is partial)
@@ -298,11 +299,11 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
     monkeypatch.setattr(conv_module, "_scratch_pool", __import__("threading").local())
     rng = np.random.default_rng(8)
     for x_shape, w_shape, stride, pad, layout in [
-            ((3, 2, 6, 20), (4, 2, 5, 5), 1, 0, "rows"),         # wrap-around columns
+            ((3, 2, 6, 40), (4, 2, 5, 5), 1, 0, "rows"),         # wrap-around columns
             ((3, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),          # taps crossing a row's edge
             ((2, 3, 7, 7), (2, 3, 2, 4), 1, (1, 3), "rows"),     # padding wider than the kernel
             ((3, 3, 11, 11), (4, 3, 7, 7), 1, 1, "slabs"),
-            ((2, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij")]:
+            ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij")]:
         x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
         out, cache = conv2d_forward(x, w, b, stride, pad)
         assert cache.layout == layout
@@ -316,7 +317,7 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((0, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),
     ((0, 6, 14, 14), (16, 6, 5, 5), 1, 0, "slabs"),
-    ((0, 3, 9, 40), (4, 3, 3, 2), 2, 1, "nij"),
+    ((0, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),
 ])
 def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
     # A batch of no images (e.g. the last, empty slice of a dataset) gives empty
@@ -601,8 +602,8 @@ def test_conv2d_layers_in_a_network_keep_their_own_inputs():
     # another batch have run, and each padded input needs its zeros written.
     # (test_conv2d_work_arrays_may_start_as_nan makes the leftovers certain.)
     rng = np.random.default_rng(23)
-    layers = [((4, 3, 12, 12), (5, 3, 3, 3), 0, "rows"),     # data everywhere ...
-              ((4, 3, 12, 12), (5, 3, 3, 3), 1, "rows"),     # ... where this one needs zeros
+    layers = [((4, 3, 12, 20), (5, 3, 3, 3), 0, "rows"),     # data everywhere ...
+              ((4, 3, 12, 20), (5, 3, 3, 3), 1, "rows"),     # ... where this one needs zeros
               ((4, 2, 10, 10), (3, 2, 5, 5), 0, "slabs"),
               ((4, 3, 13, 13), (2, 3, 5, 5), 0, "slabs"),     # the same again for the batch-last copy
               ((4, 3, 11, 11), (2, 3, 7, 7), 1, "slabs")]
