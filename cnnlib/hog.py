@@ -176,6 +176,30 @@ def _gradients(image):
     return g_row.astype(np.float64, copy=False), g_col.astype(np.float64, copy=False)
 
 
+def _cell_gradients(stack, rows, cols):
+    """``(g_row, g_col)`` of :func:`image_gradients` for the first ``rows`` x ``cols``
+    pixels of each image of ``stack`` (N, H, W), as contiguous arrays in
+    skimage's working precision: the differences written straight into
+    place, with zeros only on the border, instead of full-size arrays cropped."""
+    image = stack.astype(_working_float(stack.dtype), copy=False)
+    n, height, width = image.shape
+    g_row = np.empty((n, rows, cols), dtype=image.dtype)
+    g_col = np.empty((n, rows, cols), dtype=image.dtype)
+    # rows 1 .. inner_rows - 1 have a neighbour on both sides; the others are 0
+    inner_rows, inner_cols = min(rows, height - 1), min(cols, width - 1)
+    g_row[:, :1] = 0
+    g_row[:, max(inner_rows, 1):] = 0
+    if inner_rows > 1:
+        np.subtract(image[:, 2:inner_rows + 1, :cols], image[:, :inner_rows - 1, :cols],
+                    out=g_row[:, 1:inner_rows])
+    g_col[:, :, :1] = 0
+    g_col[:, :, max(inner_cols, 1):] = 0
+    if inner_cols > 1:
+        np.subtract(image[:, :rows, 2:inner_cols + 1], image[:, :rows, :inner_cols - 1],
+                    out=g_col[:, :, 1:inner_cols])
+    return g_row, g_col
+
+
 def _magnitude(g_row, g_col):
     """``sqrt(g_row**2 + g_col**2)``. skimage takes hypot(g_col, g_row); the plain
     formula agrees to the last bit or one below it (for |gradient| in
@@ -184,6 +208,9 @@ def _magnitude(g_row, g_col):
     magnitude += np.multiply(g_col, g_col)
     np.sqrt(magnitude, out=magnitude)
     return magnitude
+
+
+_DEGREES_PER_RADIAN = 180.0 / np.pi
 
 
 def _unsigned_degrees(angle):
@@ -195,7 +222,9 @@ def _unsigned_degrees(angle):
     180 -> 0, negatives + 180 (a tiny negative angle rounds to 180.0 there
     just as in np.remainder), the rest unchanged (x + 0.0 == x).
     """
-    np.rad2deg(angle, out=angle)
+    # rad2deg is x * (180/pi) in NumPy; the same product, bit for bit, but a
+    # plain multiplication runs vectorised (about 8x faster).
+    np.multiply(angle, _DEGREES_PER_RADIAN, out=angle)
     exactly_180 = np.flatnonzero(angle == 180)
     angle += np.multiply(angle < 0, 180.0)
     angle.flat[exactly_180] = 0
@@ -351,15 +380,18 @@ def _slab_histograms(slab, n_cells, cell, orientations, first_slots):
     zero (about 40% of a digit image) get an angle, a magnitude and a vote.
     ``first_slots`` is :func:`_first_slots` for this stack (reused between slabs)."""
     (n_cells_row, n_cells_col), (c_row, c_col) = n_cells, cell
-    g_row, g_col = _gradients(slab)
-    crop = np.s_[:, :n_cells_row * c_row, :n_cells_col * c_col]
-    g_row, g_col = g_row[crop], g_col[crop]
-    moving = (g_row != 0) | (g_col != 0)
-    g_row, g_col = g_row[moving], g_col[moving]
+    g_row, g_col = _cell_gradients(slab, n_cells_row * c_row, n_cells_col * c_col)
+    moving = g_row != 0
+    moving |= g_col != 0
+    # The positions once, then three gathers (one boolean mask each was 1.6x slower);
+    # the float64 cast only for the moving pixels (exact, as before the gather).
+    moving = np.flatnonzero(moving)
+    g_row = g_row.ravel().take(moving).astype(np.float64, copy=False)
+    g_col = g_col.ravel().take(moving).astype(np.float64, copy=False)
     magnitude = _magnitude(g_row, g_col)
     angle = _unsigned_degrees(np.arctan2(g_row, g_col))
     slot = _bin_slot(angle, orientations)
-    slot += first_slots[moving]
+    slot += first_slots.ravel().take(moving)
     n_slots = orientations + 4
     sums = np.bincount(slot, weights=magnitude, minlength=first_slots.size // (c_row * c_col) * n_slots)
     sums = sums.reshape(len(slab), n_cells_row, n_cells_col, n_slots)[..., 2:orientations + 2]
