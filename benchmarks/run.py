@@ -381,13 +381,23 @@ def machine_info(torch, threads, cleared):
     import numpy as np
 
     cpu = platform.processor() or platform.machine()
+    # The vector units decide how fast both libraries' matrix code can be
+    # (PyTorch uses AVX-512 where the CPU has it), so they are part of the machine.
+    details, simd = [], None
     try:
+        fields = {}
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+        cpu = fields.get("model name", cpu)
+        details = [f"{name} {fields[name]}" for name in ("cpu family", "model") if name in fields]
+        flags = set(fields.get("flags", "").split())
+        simd = ", ".join(name for name, flag in (("AVX-512", "avx512f"), ("AVX2", "avx2"), ("FMA", "fma"))
+                         if flag in flags) or "none of AVX-512, AVX2, FMA"
     except OSError:
         pass
+    if details:
+        cpu += f" ({', '.join(details)})"
     blas = "unknown"
     try:
         config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -397,6 +407,7 @@ def machine_info(torch, threads, cleared):
     info = {
         "CPU": cpu,
         "logical cores": os.cpu_count(),
+        **({"vector instructions": simd} if simd else {}),
         "Python": platform.python_version(),
         "NumPy": np.__version__,
         "BLAS": blas,
