@@ -696,9 +696,10 @@ def _uses_row_windows(stride, in_width, out_width, kernel_width, pad_width):
     :func:`_row_width`) add at most an eighth to the matrix products. "Same"
     padding has none. Measured (batch 64, float32, 1 thread, OpenBLAS with
     AVX2 and with AVX-512 kernels): with 1/31 or 1/13 extra (3x3 on 64x64 or
-    28x28) the row windows are 1.3-1.7x faster than the slabs; with 1/7 extra
-    (LeNet's C1, 5x5 on 32x32, one input channel) the slabs are 1.2-1.7x
-    faster forward and 1.3x backward, and with 2/5 (C3, 5x5 on 14x14) too."""
+    28x28) the row windows are 1.2-2.0x faster forward than the slabs; with
+    1/7 extra (LeNet's C1, 5x5 on 32x32, one input channel) the slabs are
+    1.4-1.7x faster forward with AVX-512 kernels (about the same with AVX2)
+    and 1.2-1.9x backward with both; with 2/5 (C3, 5x5 on 14x14) they win too."""
     wrap = _row_width(in_width, kernel_width, pad_width) - out_width
     return stride == (1, 1) and 8 * wrap <= out_width
 
@@ -706,8 +707,10 @@ def _uses_row_windows(stride, in_width, out_width, kernel_width, pad_width):
 def _uses_slabs(out_width):
     """Whether :func:`conv2d_forward` takes the ``"slabs"`` path when it does not
     take the row windows: for outputs narrower than 32 columns. Measured as in
-    :func:`_uses_row_windows`: faster than im2col by 1.1-2.8x for 16 or 28
-    columns (stride 2, or C1); about the same at 32 (stride 2 on 64x64)."""
+    :func:`_uses_row_windows`: as fast as im2col or up to 3.5x faster for 16
+    or 28 columns (5x5 stride 2 on 32x32, C1); at 32 columns (3x3 stride 2 on
+    64x64) within 2% with AVX-512 kernels, 1.14x faster with AVX2. Wider
+    outputs were not measured and keep im2col."""
     return out_width < 32
 
 
