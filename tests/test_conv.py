@@ -231,7 +231,9 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
     ((2, 1, 9, 32), (3, 1, 5, 5), 1, 0, "slabs"),             # like C1: wide, 4 extra columns on 28
 ])
 # whole batch / one image or output row / a few of them per chunk (40000: two
-# images of the first "rows" case in float32, so its last chunk is partial)
+# images of the first "rows" case in float32, so its last chunk is partial);
+# the same numbers split the slabs' matrix products (1: one column per product;
+# 3000 and 40000: parts of unequal width for some cases)
 @pytest.mark.parametrize("chunk_bytes", [None, 1, 3000, 40000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, chunk_bytes, dtype,
@@ -239,6 +241,7 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
     if chunk_bytes is not None:
         monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
         monkeypatch.setattr(conv_module, "_TRANSPOSE_BYTES", chunk_bytes)
+        monkeypatch.setattr(conv_module, "_SMALL_PRODUCT", chunk_bytes)     # the slabs' products in parts
     rng = np.random.default_rng(31)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
