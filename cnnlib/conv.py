@@ -819,7 +819,8 @@ def _slab_weights(w, b):
 def _slab_conv(slabs, w_mat, kernel_height, row_stride, out, with_ones):
     """Correlation of the slabs with the filters ``w_mat`` (:func:`_slab_weights`)
     into ``out`` (N, F, OH, OW): one matrix product per output row (NumPy hands
-    the stack of them to BLAS), a few output rows at a time so that the
+    the stack of them to BLAS), each split into column blocks of
+    :func:`_product_columns`, a few output rows at a time so that the
     product is still in cache when it is transposed to NCHW."""
     n, f, oh, ow = out.shape
     windows = _slab_windows(slabs, kernel_height, row_stride, oh, with_ones)
