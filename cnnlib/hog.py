@@ -168,12 +168,10 @@ def image_gradients(image):
 def _gradients(image):
     """``(g_row, g_col)`` of :func:`image_gradients` as float64, computed in
     skimage's working precision (float32 for float16/32 images)."""
-    image = image.astype(_working_float(image.dtype), copy=False)
-    g_row = np.zeros(image.shape, dtype=image.dtype)
-    g_col = np.zeros(image.shape, dtype=image.dtype)
-    np.subtract(image[..., 2:, :], image[..., :-2, :], out=g_row[..., 1:-1, :])
-    np.subtract(image[..., :, 2:], image[..., :, :-2], out=g_col[..., :, 1:-1])
-    return g_row.astype(np.float64, copy=False), g_col.astype(np.float64, copy=False)
+    height, width = image.shape[-2:]
+    stack = image.reshape((math.prod(image.shape[:-2]), height, width))
+    return tuple(g.reshape(image.shape).astype(np.float64, copy=False)
+                 for g in _cell_gradients(stack, height, width))
 
 
 def _cell_gradients(stack, rows, cols):

@@ -204,8 +204,8 @@ def test_backward_without_input_gradient_gives_the_same_parameter_gradients(vari
 
 @pytest.mark.parametrize("variant", ["modern", "classic"])
 def test_float32_network_agrees_with_float64(variant, rng):
-    # The same weights in both precisions: the float32 fast paths (C1 on the
-    # row windows, C3 on the slabs) must give the float64 scores and
+    # The same weights in both precisions: the float32 fast paths (C1 and C3
+    # on the slabs) must give the float64 scores and
     # gradients to float32 accuracy, not merely keep the dtype.
     m64, m32 = lenet5(variant, seed=3), lenet5(variant, seed=3, dtype=np.float32)
     for p64, p32 in zip(m64.parameters(), m32.parameters()):
