@@ -147,6 +147,12 @@ def conv_rows(torch, repeats):
 
             _check_close(out, theirs_f().numpy(), f"conv2d forward {name}")
         rows.append((f"conv2d forward, {name}", compare(ours_f, theirs_f, repeats), "<= 1.5"))
+        if not out.flags.c_contiguous:
+            # cnnlib's result is batch last in memory (the slabs' products); PyTorch's
+            # is NCHW. The price of NCHW memory, for comparison, without a goal:
+            ours_c = lambda: np.ascontiguousarray(conv.conv2d_forward(x, w, b, 1, pad)[0])  # noqa: E731
+            rows.append((f"conv2d forward, {name}, result copied to NCHW memory",
+                         compare(ours_c, theirs_f, repeats), ""))
         rows.append((f"conv2d backward, {name}", compare(ours_b, theirs_b, repeats), ""))
     return rows
 

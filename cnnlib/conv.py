@@ -330,6 +330,11 @@ def col2im(dcols, x_shape, kernel_size, stride=1, pad=0, batch_last=False):
     Returns
     -------
     dx : ndarray, shape (N, C, H, W)
+        C-contiguous when ``batch_last`` is False. When it is True, ``dx`` keeps
+        the batch-last memory order of the columns, (C, H, W, N), as a view
+        into the padded buffer the gradients were added in: moving it to NCHW
+        order would cost one more transposing copy, which the next layer of a
+        network usually does not need (see :func:`conv2d_forward`).
 
     Notes
     -----
@@ -357,11 +362,11 @@ def col2im(dcols, x_shape, kernel_size, stride=1, pad=0, batch_last=False):
     for p in range(kh):
         for q in range(kw):
             dx_pad[_taps(p, q, (sh, sw), (oh, ow), batch_last)] += dcols[:, p, q]
-    dx = np.empty((n, c, h, w), dtype=dcols.dtype)
     if batch_last:
-        dx[...] = dx_pad[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
-    else:
-        dx[...] = dx_pad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+        # a view: batch last in memory, as the columns were (see Returns)
+        return dx_pad[:, ph:ph + h, pw:pw + w].transpose(3, 0, 1, 2)
+    dx = np.empty((n, c, h, w), dtype=dcols.dtype)
+    dx[...] = dx_pad[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
     return dx
 
 
@@ -565,7 +570,15 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     out : ndarray, shape (N, F, OH, OW)
         ``OH = (H + 2*PH - KH) // SH + 1``, ``OW = (W + 2*PW - KW) // SW + 1``.
         Its dtype is ``np.result_type`` of x and w (ints count as float64),
-        so float32 in gives float32 out.
+        so float32 in gives float32 out. A new array, but not always
+        C-contiguous: on the ``"slabs"`` layout it keeps the memory order in
+        which the matrix products computed it, batch last ((F, OH, OW, N) in
+        memory, like PyTorch's ``channels_last`` keeps a layout from layer to
+        layer). Every NumPy operation works on it; the next layers of a
+        network (ReLU, pooling, another convolution, flattening for a linear
+        layer) read it in that order without a copy, and
+        ``np.ascontiguousarray(out)`` gives NCHW memory at the cost of one
+        transposing copy.
     cache : ConvCache
         ``(cols, w, x_shape, stride, pad, has_bias, layout)`` for
         :func:`conv2d_backward`. For stride 1 (unless the kernel is wide for
@@ -599,8 +612,8 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         return out, ConvCache(planes, w, x.shape, stride, pad, b is not None, "rows")
     if _uses_slabs(ow):
         slabs = _row_slabs(x, w.shape[2:], stride, pad, (oh, ow), b is not None)
-        out = np.empty((n, f, oh, ow), dtype=x.dtype)
-        _slab_conv(slabs, _slab_weights(w, b), w.shape[2], stride[0], out, with_ones=b is not None)
+        out = _slab_conv(slabs, _slab_weights(w, b), w.shape[2], stride[0], (n, f, oh, ow),
+                         with_ones=b is not None)
         return out, ConvCache(slabs, w, x.shape, stride, pad, b is not None, "slabs")
     out = np.empty((n, f, oh * ow), dtype=x.dtype)
     cols = _im2col(x, w.shape[2:], stride, pad, (oh, ow), False, ones_row=b is not None)
@@ -614,10 +627,6 @@ def _weights_and_bias(w, b):
     column when there is one (it meets the receptive fields' row of ones)."""
     w_mat = w.reshape(w.shape[0], -1)
     return w_mat if b is None else np.concatenate([w_mat, b[:, None]], axis=1)
-
-
-# Bytes of output moved to NCHW per transposing copy of the "slabs" layout.
-_TRANSPOSE_BYTES = 256 << 10
 
 
 def conv2d_backward(dout, cache, *, need_dx=True):
@@ -816,23 +825,25 @@ def _slab_weights(w, b):
     return w_mat.reshape(f, -1)[:, :_slab_depth(kh, per_slab, b is not None)]
 
 
-def _slab_conv(slabs, w_mat, kernel_height, row_stride, out, with_ones):
-    """Correlation of the slabs with the filters ``w_mat`` (:func:`_slab_weights`)
-    into ``out`` (N, F, OH, OW): one matrix product per output row (NumPy hands
-    the stack of them to BLAS), each split into column blocks of
-    :func:`_product_columns`, a few output rows at a time so that the
-    product is still in cache when it is transposed to NCHW."""
-    n, f, oh, ow = out.shape
+def _slab_conv(slabs, w_mat, kernel_height, row_stride, out_shape, with_ones):
+    """Correlation of the slabs with the filters ``w_mat`` (:func:`_slab_weights`):
+    one matrix product per output row (NumPy hands the stack of them to BLAS),
+    each split into column blocks of :func:`_product_columns`.
+
+    Returns the output, shape ``out_shape`` (N, F, OH, OW), in the products'
+    own memory order: batch last, as (F, OH, OW, N) in memory (see
+    :func:`conv2d_forward`). Each product (F, OW*N) is written by BLAS
+    straight into its output row, whose F rows lie OH*OW*N numbers apart,
+    so nothing is copied after the products."""
+    n, f, oh, ow = out_shape
     windows = _slab_windows(slabs, kernel_height, row_stride, oh, with_ones)
     width = ow * n
-    group = max(1, min(oh, _TRANSPOSE_BYTES // max(1, f * width * out.itemsize)))
-    prod = _scratch("product", (group, f, width), out.dtype)
+    out = np.empty((f, oh, width), windows.dtype)
+    by_row = out.transpose(1, 0, 2)                          # (OH, F, OW*N), a view
     columns = _product_columns(f, windows.shape[1], width)
-    for i0 in range(0, oh, group):
-        m = min(group, oh - i0)
-        for j0 in range(0, width, columns):
-            np.matmul(w_mat, windows[i0:i0 + m, :, j0:j0 + columns], out=prod[:m, :, j0:j0 + columns])
-        np.copyto(out[:, :, i0:i0 + m], prod[:m].reshape(m, f, ow, n).transpose(3, 1, 0, 2))
+    for j0 in range(0, width, columns):
+        np.matmul(w_mat, windows[:, :, j0:j0 + columns], out=by_row[:, :, j0:j0 + columns])
+    return out.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
 
 # Multiply-adds (M*N*K) up to which a matrix product counts as small: see _product_columns.

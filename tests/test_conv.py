@@ -220,6 +220,11 @@ def test_conv2d_fast_matches_reference_both_layouts(width, stride, pad):
 
 
 
+def _batch_last_order(a):
+    """Whether the axes of ``a`` (N, C, H, W) lie in memory as (C, H, W, N)."""
+    return a.strides[0] == a.itemsize and a.strides[1] > a.strides[2] > a.strides[3] > a.strides[0]
+
+
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),            # stride 1, "same" padding: taps cross row edges
     ((2, 3, 9, 30), (5, 3, 2, 5), 1, (0, 2), "rows"),
@@ -240,14 +245,16 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
                                                    monkeypatch):
     if chunk_bytes is not None:
         monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
-        monkeypatch.setattr(conv_module, "_TRANSPOSE_BYTES", chunk_bytes)
         monkeypatch.setattr(conv_module, "_SMALL_PRODUCT", chunk_bytes)     # the slabs' products in parts
     rng = np.random.default_rng(31)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
     for bias in (b, None):
         out, cache = conv2d_forward(x, w, bias, stride, pad)
-        assert cache.layout == layout and out.dtype == dtype and out.flags.c_contiguous
+        assert cache.layout == layout and out.dtype == dtype
+        # the slabs leave their output batch last in memory, (F, OH, OW, N), as
+        # the products computed it; the other layouts write NCHW
+        assert (out.transpose(1, 2, 3, 0) if layout == "slabs" else out).flags.c_contiguous
         ref, ref_cache = conv2d_forward_reference(x.astype(np.float64), w.astype(np.float64),
                                                   None if bias is None else bias.astype(np.float64), stride, pad)
         np.testing.assert_allclose(out, ref, **tol)
@@ -258,11 +265,36 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
             if r is None:
                 assert g is None
             else:
-                assert g.dtype == dtype and g.flags.c_contiguous
+                assert g.dtype == dtype
+                # dw, db: C-contiguous; dx: NCHW, or batch last (a view of col2im's padded buffer)
+                assert g.flags.c_contiguous or (g is got[0] and _batch_last_order(g))
                 np.testing.assert_allclose(g, r, **tol)
         no_dx = conv2d_backward(dout, cache, need_dx=False)
         assert no_dx[0] is None
         np.testing.assert_array_equal(no_dx[1], got[1])
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
+    ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),
+    ((5, 6, 14, 14), (4, 6, 5, 5), 1, 0, "slabs"),            # LeNet's C3
+    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),
+])
+def test_conv2d_batch_last_input_and_dout(x_shape, w_shape, stride, pad, layout):
+    """x and dout laid out batch last in memory, as a network hands them on
+    from the slabs' output and from col2im's batch-last dx: the same values
+    as the reference on NCHW copies."""
+    rng = np.random.default_rng(len(layout))
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape, w_shape[:1]))
+    x_bl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    assert _batch_last_order(x_bl)
+    out, cache = conv2d_forward(x_bl, w, b, stride, pad)
+    ref, ref_cache = conv2d_forward_reference(*(a.astype(np.float64) for a in (x, w, b)), stride, pad)
+    assert cache.layout == layout
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dout_bl = np.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    for got, want in zip(conv2d_backward(dout_bl, cache), conv2d_backward_reference(dout, ref_cache)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("kernel_width", [1, 2, 3, 4, 5])

@@ -170,6 +170,39 @@ def test_fast_matches_reference_random_shapes(kind):
         np.testing.assert_allclose(backward(dout, cache), backward_ref(dout, cache_ref), rtol=0, atol=1e-12)
 
 
+def _batch_last(a):
+    """A copy of ``a`` (N, C, H, W) laid out in memory as (C, H, W, N)."""
+    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+def _is_batch_last(a):
+    return a.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("size, stride", [(2, None), (3, 2), ((2, 3), 1)])
+@pytest.mark.parametrize("x_order, dout_order", [("C", "C"), ("batch last", "batch last"),
+                                                 ("batch last", "C"), ("C", "batch last")])
+def test_memory_order_is_kept_and_values_do_not_depend_on_it(kind, size, stride, x_order, dout_order):
+    """A batch-last input (as conv2d_forward's slabs return) gives a batch-last
+    output and dx, a C-contiguous one C-contiguous outputs, with the values of
+    the reference whatever the memory order of x and dout."""
+    rng = np.random.default_rng([KINDS.index(kind), len(x_order), len(dout_order)])
+    x = rng.integers(-3, 4, size=(5, 3, 9, 8)).astype(np.float32)    # ties: the first-maximum rule
+    forward, backward = fast(kind)
+    forward_ref, backward_ref = reference(kind)
+    out, cache = forward(_batch_last(x) if x_order == "batch last" else x, size, stride)
+    out_ref, cache_ref = forward_ref(x, size, stride)
+    np.testing.assert_allclose(out, out_ref, rtol=0, atol=1e-6)
+    assert _is_batch_last(out) if x_order == "batch last" else out.flags.c_contiguous
+    dout = rng.standard_normal(out.shape).astype(np.float32)
+    dx = backward(_batch_last(dout) if dout_order == "batch last" else dout, cache)
+    np.testing.assert_allclose(dx, backward_ref(dout, cache_ref), rtol=0, atol=1e-6)
+    # max and L2 pooling: dx like the forward input; average pooling: like dout
+    follows = dout_order if kind == "avg" else x_order
+    assert _is_batch_last(dx) if follows == "batch last" else dx.flags.c_contiguous
+
+
 def test_max_pool_backward_one_element_per_window():
     rng = np.random.default_rng(1)
     x = rng.integers(0, 2, size=(2, 2, 6, 6)).astype(float)   # lots of ties
