@@ -576,7 +576,7 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
         memory, like PyTorch's ``channels_last`` keeps a layout from layer to
         layer). Every NumPy operation works on it; the next layers of a
         network (ReLU, pooling, another convolution, flattening for a linear
-        layer) read it in that order without a copy, and
+        layer) read it in that order without transposing it, and
         ``np.ascontiguousarray(out)`` gives NCHW memory at the cost of one
         transposing copy.
     cache : ConvCache
