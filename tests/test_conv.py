@@ -22,6 +22,7 @@ from cnnlib.conv import (
     im2col,
 )
 from cnnlib.gradcheck import numerical_gradient_array, rel_error
+from conftest import batch_last
 
 VERTICAL_EDGE = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
 
@@ -285,14 +286,14 @@ def test_conv2d_batch_last_input_and_dout(x_shape, w_shape, stride, pad, layout)
     as the reference on NCHW copies."""
     rng = np.random.default_rng(len(layout))
     x, w, b = (rng.standard_normal(s).astype(np.float32) for s in (x_shape, w_shape, w_shape[:1]))
-    x_bl = np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    x_bl = batch_last(x)
     assert _batch_last_order(x_bl)
     out, cache = conv2d_forward(x_bl, w, b, stride, pad)
     ref, ref_cache = conv2d_forward_reference(*(a.astype(np.float64) for a in (x, w, b)), stride, pad)
     assert cache.layout == layout
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
     dout = rng.standard_normal(out.shape).astype(np.float32)
-    dout_bl = np.ascontiguousarray(dout.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    dout_bl = batch_last(dout)
     for got, want in zip(conv2d_backward(dout_bl, cache), conv2d_backward_reference(dout, ref_cache)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 

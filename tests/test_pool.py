@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from cnnlib import pool as P
+from conftest import batch_last
 from cnnlib.gradcheck import numerical_gradient_array, rel_error
 
 KINDS = ["max", "avg", "l2"]
@@ -170,11 +171,6 @@ def test_fast_matches_reference_random_shapes(kind):
         np.testing.assert_allclose(backward(dout, cache), backward_ref(dout, cache_ref), rtol=0, atol=1e-12)
 
 
-def _batch_last(a):
-    """A copy of ``a`` (N, C, H, W) laid out in memory as (C, H, W, N)."""
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
-
-
 def _is_batch_last(a):
     return a.transpose(1, 2, 3, 0).flags.c_contiguous
 
@@ -191,12 +187,12 @@ def test_memory_order_is_kept_and_values_do_not_depend_on_it(kind, size, stride,
     x = rng.integers(-3, 4, size=(5, 3, 9, 8)).astype(np.float32)    # ties: the first-maximum rule
     forward, backward = fast(kind)
     forward_ref, backward_ref = reference(kind)
-    out, cache = forward(_batch_last(x) if x_order == "batch last" else x, size, stride)
+    out, cache = forward(batch_last(x) if x_order == "batch last" else x, size, stride)
     out_ref, cache_ref = forward_ref(x, size, stride)
     np.testing.assert_allclose(out, out_ref, rtol=0, atol=1e-6)
     assert _is_batch_last(out) if x_order == "batch last" else out.flags.c_contiguous
     dout = rng.standard_normal(out.shape).astype(np.float32)
-    dx = backward(_batch_last(dout) if dout_order == "batch last" else dout, cache)
+    dx = backward(batch_last(dout) if dout_order == "batch last" else dout, cache)
     np.testing.assert_allclose(dx, backward_ref(dout, cache_ref), rtol=0, atol=1e-6)
     # max and L2 pooling: dx like the forward input; average pooling: like dout
     follows = dout_order if kind == "avg" else x_order
