@@ -11,6 +11,10 @@ without a browser) plus a thin builder returning an ipywidgets box:
 - :mod:`cnnlib.widgets.hog`, :mod:`cnnlib.widgets.conv_backprop`,
   :mod:`cnnlib.widgets.training`: HOG features, gradients through a
   convolution, live training plots.
+- :mod:`cnnlib.widgets.history`: simple and complex cells, position
+  tolerance from max pooling, the 1959-2012 timeline, the vision tasks.
+- :mod:`cnnlib.widgets.foundations`: the perceptron, activations, universal
+  approximation, depth, losses, mini-batches, gradient shapes.
 
 Submodules load on first use (``from cnnlib.widgets import convolution``
 works, and so does ``cnnlib.widgets.convolution``), so importing this package
@@ -18,7 +22,8 @@ costs nothing and does not need ipywidgets.
 """
 import importlib
 
-_SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "conv_backprop", "training")
+_SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "conv_backprop", "training",
+               "history", "foundations")
 
 __all__ = list(_SUBMODULES)
 
