@@ -3,6 +3,12 @@
 Every layer is a pair ``out, cache = *_forward(...)`` / ``grads = *_backward(dout, cache)``.
 """
 from .activations import *  # noqa: F401,F403
+from .batchnorm import (  # noqa: F401
+    batchnorm_backward,
+    batchnorm_backward_reference,
+    batchnorm_forward,
+    batchnorm_forward_reference,
+)
 from .conv import (  # noqa: F401
     conv2d_backward,
     conv2d_backward_reference,
@@ -13,6 +19,7 @@ from .conv import (  # noqa: F401
     correlate2d,
     correlate2d_reference,
 )
+from .dropout import dropout_backward, dropout_forward  # noqa: F401
 from .linear import linear_backward, linear_forward  # noqa: F401
 from .losses import *  # noqa: F401,F403
 from .pool import (  # noqa: F401

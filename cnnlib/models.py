@@ -1,11 +1,11 @@
-"""LeNet-5, modern and as in LeCun et al. (1998)."""
+"""LeNet-5, modern and as in LeCun et al. (1998); small VGG- and ResNet-style networks."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import nn
 
-__all__ = ["lenet5", "LENET5_C3_TABLE"]
+__all__ = ["lenet5", "LENET5_C3_TABLE", "vgg_mini", "resnet_mini"]
 
 # LeCun et al. (1998), Table I: which S2 maps (rows 0-5) feed which C3 maps
 # (columns 0-15). Maps 0-5 see 3 contiguous S2 maps, 6-11 see 4 contiguous,
@@ -81,3 +81,116 @@ def lenet5(variant="modern", num_classes=10, seed=0, dtype=np.float64):
             ("output", nn.Linear(84, num_classes, init="xavier", seed=rng, dtype=dtype)),
         )
     raise ValueError(f"lenet5: unknown variant {variant!r}; choose 'modern' or 'classic'")
+
+
+def _conv_bn_relu(name, in_ch, out_ch, rng, dtype, stride=1):
+    # no conv bias: the batch norm's beta that follows does the same job
+    return [(f"conv{name}", nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False, seed=rng, dtype=dtype)),
+            (f"bn{name}", nn.BatchNorm2d(out_ch, dtype=dtype)),
+            (f"relu{name}", nn.ReLU())]
+
+
+def vgg_mini(num_classes=10, in_channels=1, channels=(8, 16, 32), dropout=0.25, seed=0, dtype=np.float64):
+    """A small VGG-style network (Simonyan & Zisserman, 2015) for 28x28 or 32x32 digits.
+
+    Each stage is two 3x3 convolutions (padding 1, each followed by batch
+    normalization and ReLU) and a 2x2 max-pool that halves the size; global
+    average pooling, dropout and one linear layer classify. With the defaults:
+    3 stages of 8, 16, 32 channels, 18,482 parameters (the same for any input
+    size, thanks to the global pooling).
+
+    Parameters
+    ----------
+    num_classes : int
+    in_channels : int
+    channels : sequence of int
+        Channels of each stage.
+    dropout : float
+        Dropout probability before the linear layer (0: no Dropout layer).
+    seed : int
+        Seed of the initial weights and of the dropout masks.
+    dtype : numpy dtype
+
+    Returns
+    -------
+    cnnlib.nn.Sequential
+        Layer names ``conv{stage}_{i}``, ``bn{stage}_{i}``, ``relu{stage}_{i}``,
+        ``pool{stage}``, then ``gap``, ``dropout``, ``fc``.
+    """
+    rng = np.random.default_rng(seed)
+    layers = []
+    in_ch = in_channels
+    for stage, out_ch in enumerate(channels, start=1):
+        layers += _conv_bn_relu(f"{stage}_1", in_ch, out_ch, rng, dtype)
+        layers += _conv_bn_relu(f"{stage}_2", out_ch, out_ch, rng, dtype)
+        layers.append((f"pool{stage}", nn.MaxPool2d(2)))
+        in_ch = out_ch
+    layers.append(("gap", nn.GlobalAvgPool2d()))
+    if dropout:
+        layers.append(("dropout", nn.Dropout(dropout, seed=rng)))
+    layers.append(("fc", nn.Linear(in_ch, num_classes, init="xavier", seed=rng, dtype=dtype)))
+    return nn.Sequential(*layers)
+
+
+def basic_block(in_channels, out_channels, stride=1, seed=0, dtype=np.float64):
+    """ResNet's basic block without its final ReLU (He et al., 2016, figure 2).
+
+    ``conv3x3(stride)-BN-ReLU-conv3x3-BN`` plus a shortcut: the identity when
+    the shape is unchanged, else a strided 1x1 convolution and BN (the
+    paper's projection shortcut, option B).
+
+    Returns
+    -------
+    cnnlib.nn.Residual
+    """
+    rng = np.random.default_rng(seed)
+    block = nn.Sequential(
+        *_conv_bn_relu("1", in_channels, out_channels, rng, dtype, stride=stride),
+        ("conv2", nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False, seed=rng, dtype=dtype)),
+        ("bn2", nn.BatchNorm2d(out_channels, dtype=dtype)),
+    )
+    shortcut = None
+    if stride != 1 or in_channels != out_channels:
+        shortcut = nn.Sequential(
+            ("conv", nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False, seed=rng, dtype=dtype)),
+            ("bn", nn.BatchNorm2d(out_channels, dtype=dtype)),
+        )
+    return nn.Residual(block, shortcut)
+
+
+def resnet_mini(num_classes=10, in_channels=1, channels=(8, 16, 32), seed=0, dtype=np.float64):
+    """A small ResNet (He et al., 2016) for 28x28 or 32x32 digits.
+
+    A 3x3 convolution stem (BN, ReLU), then one :func:`basic_block` per
+    entry of ``channels``, each followed by ReLU; every block after the first
+    halves the size (stride 2) and uses a projection shortcut. Global average
+    pooling and one linear layer classify. With the defaults 19,810 parameters
+    (28x28: 28 -> 28 -> 14 -> 7; 32x32: 32 -> 32 -> 16 -> 8).
+
+    Parameters
+    ----------
+    num_classes : int
+    in_channels : int
+    channels : sequence of int
+        Stem width (= first block) and the channels of each block.
+    seed : int
+        Seed of the initial weights.
+    dtype : numpy dtype
+
+    Returns
+    -------
+    cnnlib.nn.Sequential
+        Layer names ``conv1``, ``bn1``, ``relu1``, then ``res{i}`` (an
+        :class:`~cnnlib.nn.Residual`) and ``relu_res{i}`` per block, ``gap``, ``fc``.
+    """
+    rng = np.random.default_rng(seed)
+    layers = _conv_bn_relu("1", in_channels, channels[0], rng, dtype)
+    in_ch = channels[0]
+    for i, out_ch in enumerate(channels, start=1):
+        stride = 1 if i == 1 else 2
+        layers.append((f"res{i}", basic_block(in_ch, out_ch, stride, seed=rng, dtype=dtype)))
+        layers.append((f"relu_res{i}", nn.ReLU()))
+        in_ch = out_ch
+    layers.append(("gap", nn.GlobalAvgPool2d()))
+    layers.append(("fc", nn.Linear(in_ch, num_classes, init="xavier", seed=rng, dtype=dtype)))
+    return nn.Sequential(*layers)

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations as A
+from . import batchnorm as B
 from . import conv as C
+from . import dropout as D
 from . import linear as L
 from . import pool as P
 
 __all__ = [
     "Parameter", "Module", "Conv2d", "Linear", "ReLU", "Tanh", "ScaledTanh", "Sigmoid", "LeakyReLU",
     "ELU", "MaxPool2d", "AvgPool2d", "L2Pool2d", "Subsampling", "Flatten", "Sequential",
+    "BatchNorm1d", "BatchNorm2d", "Dropout", "Residual", "GlobalAvgPool2d",
     "count_parameters", "summary", "ModelSummary", "init_weight",
 ]
 
@@ -101,6 +104,10 @@ class Module:
 
     A module whose ``backward`` accepts ``need_dx=False`` (skip the gradient
     with respect to its input) sets the class attribute ``can_skip_input_grad``.
+    A container lists the modules it holds in ``named_children()``, so that
+    ``train()``/``eval()``, buffers and ``state_dict`` reach them; a layer with
+    non-trainable state (running statistics) names its array attributes in
+    ``_buffer_names``.
     """
 
     can_skip_input_grad = False
@@ -130,18 +137,55 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    # -- modules inside modules -------------------------------------------------
+    def named_children(self):
+        """``(name, module)`` pairs of the modules this one holds (containers override)."""
+        return []
+
+    def children(self):
+        return [module for _, module in self.named_children()]
+
+    def modules(self):
+        """This module and every module inside it, depth first."""
+        found = [self]
+        for child in self.children():
+            found += child.modules()
+        return found
+
     def train(self, mode=True):
-        self.training = mode
+        """Set training mode (``mode=True``) or evaluation mode here and in every module inside; returns self.
+
+        Layers that behave differently (batch normalization, dropout) read ``self.training``.
+        """
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
+        """Evaluation mode (``train(False)``); returns self."""
         return self.train(False)
 
+    # -- buffers: arrays that are state but not trained (running statistics) -----
+    _buffer_names = ()
+
+    def _buffer_slots(self, prefix=""):
+        slots = [(f"{prefix}{attr}", self, attr) for attr in self._buffer_names]
+        for name, child in self.named_children():
+            slots += child._buffer_slots(f"{prefix}{name}.")
+        return slots
+
+    def named_buffers(self):
+        """``(dotted name, array)`` of the non-trainable state, e.g. ``("bn1.running_mean", array)``."""
+        return [(name, getattr(module, attr)) for name, module, attr in self._buffer_slots()]
+
     def astype(self, dtype):
-        """Convert parameters (and gradients) to ``dtype`` in place; returns self."""
+        """Convert parameters (and gradients) and buffers to ``dtype`` in place; returns self."""
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = np.zeros_like(p.data)
+        for _, module, attr in self._buffer_slots():
+            setattr(module, attr, getattr(module, attr).astype(dtype))
         return self
 
     @property
@@ -151,11 +195,15 @@ class Module:
 
     # -- saving and loading ----------------------------------------------------
     def state_dict(self):
-        return {p.name: p.data.copy() for p in self.parameters()}
+        """Copies of the parameters and buffers (running statistics), keyed by dotted name."""
+        state = {p.name: p.data.copy() for p in self.parameters()}
+        state.update((name, np.array(value, copy=True)) for name, value in self.named_buffers())
+        return state
 
     def load_state_dict(self, state):
-        """Copy arrays into the parameters; names and shapes must match exactly."""
+        """Copy arrays into the parameters and buffers; names and shapes must match exactly."""
         own = {p.name: p for p in self.parameters()}
+        own.update((name, _BufferSlot(module, attr)) for name, module, attr in self._buffer_slots())
         missing = sorted(set(own) - set(state))
         unexpected = sorted(set(state) - set(own))
         if missing or unexpected:
@@ -175,7 +223,7 @@ class Module:
         return self
 
     def save(self, path):
-        """Save the parameters to an ``.npz`` file (names as keys)."""
+        """Save the parameters and buffers to an ``.npz`` file (names as keys)."""
         np.savez(path, **self.state_dict())
 
     def load(self, path):
@@ -197,6 +245,19 @@ class Module:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+class _BufferSlot:
+    """A buffer seen through the ``data``/``mask`` interface of a Parameter (for load_state_dict)."""
+
+    mask = None
+
+    def __init__(self, module, attr):
+        self.module, self.attr = module, attr
+
+    @property
+    def data(self):
+        return getattr(self.module, self.attr)
 
 
 def _accumulate(p, g):
@@ -595,11 +656,8 @@ class Sequential(Module):
                 dout = layer.backward(dout)
         return dout if need_dx else None
 
-    def train(self, mode=True):
-        self.training = mode
-        for layer in self.layers:
-            layer.train(mode)
-        return self
+    def named_children(self):
+        return list(zip(self.names, self.layers))
 
     def output_shape(self, input_shape):
         shape = tuple(input_shape)
@@ -610,6 +668,252 @@ class Sequential(Module):
     def __repr__(self):
         lines = [f"  ({n}): {layer!r}" for n, layer in zip(self.names, self.layers)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+class _BatchNorm(Module):
+    """Shared code of :class:`BatchNorm1d` and :class:`BatchNorm2d`."""
+
+    _input_ndims = ()
+    _layout = ""
+    _buffer_names = ("running_mean", "running_var")
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, dtype=np.float64):
+        super().__init__()
+        name = type(self).__name__
+        if int(num_features) < 1:
+            raise ValueError(f"{name}: num_features must be positive, got {num_features}")
+        if not eps > 0:
+            raise ValueError(f"{name}: eps must be positive, got {eps}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"{name}: momentum must be in [0, 1], got {momentum}")
+        self.num_features, self.eps, self.momentum = int(num_features), float(eps), float(momentum)
+        # gamma = 1, beta = 0: the layer starts as a plain normalization
+        self.weight = self._add_param("weight", np.ones(self.num_features, dtype=dtype))
+        self.bias = self._add_param("bias", np.zeros(self.num_features, dtype=dtype))
+        self.running_mean = np.zeros(self.num_features, dtype=dtype)
+        self.running_var = np.ones(self.num_features, dtype=dtype)
+        self._cache = None
+
+    def forward(self, x):
+        x = np.asarray(x)
+        if x.ndim not in self._input_ndims or x.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}({self.num_features}) expects {self._layout} with "
+                             f"C={self.num_features}, got shape {x.shape}")
+        out, self._cache = B.batchnorm_forward(x, self.weight.data, self.bias.data, self.running_mean,
+                                               self.running_var, training=self.training, eps=self.eps,
+                                               momentum=self.momentum)
+        return out
+
+    def backward(self, dout):
+        """Add ``dgamma``, ``dbeta`` into ``weight.grad``, ``bias.grad``; return ``dx``.
+
+        The gradient is that of the mode of the last forward pass: through the
+        batch statistics in training, with the running statistics as constants
+        in evaluation.
+        """
+        if self._cache is None:
+            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        dx, dgamma, dbeta = B.batchnorm_backward(dout, self._cache)
+        _accumulate(self.weight, dgamma)
+        _accumulate(self.bias, dbeta)
+        return dx
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def extra_repr(self):
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) features (or (N, C, L)), PyTorch's semantics.
+
+    Training normalizes each feature with the batch mean and biased variance,
+    then applies ``weight`` (gamma) and ``bias`` (beta); it also updates
+    ``running = (1 - momentum) running + momentum batch`` (the unbiased batch
+    variance for ``running_var``). Evaluation (``eval()``) normalizes with the
+    running statistics. Ioffe & Szegedy (2015), Algorithm 1.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the size of axis 1.
+    eps : float
+        Added to the variance before the square root.
+    momentum : float in [0, 1]
+        Weight of each new batch in the running statistics.
+    dtype : numpy dtype
+        Of the parameters and running statistics.
+
+    Attributes
+    ----------
+    weight, bias : Parameter, shape (C,)
+    running_mean, running_var : ndarray, shape (C,)
+        Start at 0 and 1; saved with the parameters by :meth:`state_dict`.
+    """
+
+    _input_ndims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) maps: statistics per channel over N, H and W.
+
+    The same layer as :class:`BatchNorm1d` with ``M = N * H * W`` values per
+    channel (the "spatial" batch norm of CS231n); see there for the parameters.
+    """
+
+    _input_ndims = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training zero each value with probability ``p``, scale the rest by ``1 / (1 - p)``.
+
+    Evaluation (``eval()``) is the identity. ``backward`` applies the mask of
+    the last forward pass. Srivastava et al. (2014).
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+        Probability of dropping a value.
+    seed : int or numpy.random.Generator or None
+        Seed of the layer's own generator of masks.
+    """
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"Dropout: p is the probability of dropping a value and must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.rng = _rng(seed)
+        self._cache = None
+        self._ran_forward = False
+
+    def forward(self, x):
+        out, self._cache = D.dropout_forward(x, self.p, self.rng, training=self.training)
+        self._ran_forward = True
+        return out
+
+    def backward(self, dout):
+        if not self._ran_forward:
+            raise RuntimeError("Dropout.backward called before forward")
+        return D.dropout_backward(dout, self._cache)
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+def _backward_parameters_only(module, dout):
+    """Backward pass of a branch whose input gradient nobody needs."""
+    if not module.parameters():
+        return
+    if module.can_skip_input_grad:
+        module.backward(dout, need_dx=False)
+    else:
+        module.backward(dout)
+
+
+class Residual(Module):
+    """A residual connection: ``out = block(x) + shortcut(x)`` (He et al., 2016).
+
+    The addition copies the upstream gradient to both branches, so ``backward``
+    returns ``block.backward(dout) + shortcut.backward(dout)``; with the
+    identity shortcut the second term is ``dout`` itself, the path by which
+    gradients reach early layers of a deep network unchanged.
+
+    Parameters
+    ----------
+    block : Module
+        The residual branch, usually a :class:`Sequential` of conv, batch norm, ReLU.
+    shortcut : Module or None
+        None: the identity (block output and input must have the same shape);
+        otherwise e.g. a strided 1x1 :class:`Conv2d` when the block changes the
+        shape. Parameter names get the prefixes ``block.`` and ``shortcut.``.
+    """
+
+    can_skip_input_grad = True
+
+    def __init__(self, block, shortcut=None):
+        super().__init__()
+        for role, module in (("block", block), ("shortcut", shortcut)):
+            if module is not None and not isinstance(module, Module):
+                raise TypeError(f"Residual: {role} is a {type(module).__name__}, not a cnnlib.nn.Module")
+        self.block, self.shortcut = block, shortcut
+        for role, module in self.named_children():
+            for p in module.parameters():
+                p.name = f"{role}.{p.name}"
+
+    def named_children(self):
+        return [("block", self.block)] + ([("shortcut", self.shortcut)] if self.shortcut is not None else [])
+
+    def parameters(self):
+        return [p for module in self.children() for p in module.parameters()]
+
+    def forward(self, x):
+        x = np.asarray(x)
+        main = self.block.forward(x)
+        skip = x if self.shortcut is None else self.shortcut.forward(x)
+        if main.shape != skip.shape:
+            kind = "identity shortcut" if self.shortcut is None else "shortcut"
+            raise ValueError(f"Residual: for input shape {x.shape} the block gives {main.shape} but the {kind} "
+                             f"gives {skip.shape}; they must match to be added"
+                             + ("; pass a shortcut that maps the input to the block's shape (e.g. a 1x1 Conv2d "
+                                "with the block's stride)" if self.shortcut is None else ""))
+        return main + skip
+
+    def backward(self, dout, need_dx=True):
+        """Return ``dx`` of both branches summed (None if not ``need_dx``; the parameters' grads are the same)."""
+        if not need_dx:
+            _backward_parameters_only(self.block, dout)
+            if self.shortcut is not None:
+                _backward_parameters_only(self.shortcut, dout)
+            return None
+        dx = self.block.backward(dout)
+        return dx + (dout if self.shortcut is None else self.shortcut.backward(dout))
+
+    def output_shape(self, input_shape):
+        return self.block.output_shape(input_shape)
+
+    def __repr__(self):
+        inner = [f"  (block): {self.block!r}".replace("\n", "\n  "),
+                 f"  (shortcut): {self.shortcut!r}".replace("\n", "\n  ") if self.shortcut is not None
+                 else "  (shortcut): identity"]
+        return "Residual(\n" + "\n".join(inner) + "\n)"
+
+
+class GlobalAvgPool2d(Module):
+    """Mean of each map: (N, C, H, W) -> (N, C) (Lin et al., 2014, "Network in Network").
+
+    Backward spreads ``dout / (H W)`` over each map.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def forward(self, x):
+        x = A.as_float_array(x)
+        if x.ndim != 4:
+            raise ValueError(f"GlobalAvgPool2d expects (N, C, H, W), got shape {x.shape}")
+        self._shape = x.shape
+        return x.mean(axis=(2, 3))
+
+    def backward(self, dout):
+        if self._shape is None:
+            raise RuntimeError("GlobalAvgPool2d.backward called before forward")
+        n, c, h, w = self._shape
+        dout = np.asarray(dout)
+        if dout.shape != (n, c):
+            raise ValueError(f"GlobalAvgPool2d.backward: dout.shape={dout.shape} must be {(n, c)}")
+        dx = np.empty(self._shape, dtype=dout.dtype)
+        dx[...] = (dout / (h * w))[:, :, None, None]
+        return dx
+
+    def output_shape(self, input_shape):
+        return (tuple(input_shape)[0],)
 
 
 def count_parameters(model):
@@ -623,15 +927,26 @@ def count_parameters(model):
 
 @dataclass
 class ModelSummary:
-    """The table returned by :func:`summary`; prints like Keras' ``model.summary()``."""
+    """The table returned by :func:`summary`; prints like Keras' ``model.summary()``.
+
+    ``rows`` holds ``(name, type, output_shape, params)`` per row and
+    ``depths`` how deep each row is nested: the rows inside a
+    :class:`Residual` (its block's layers and its shortcut) follow the
+    Residual's own row one level deeper and are already counted in it, so the
+    rows of depth 0 add up to ``total``.
+    """
 
     rows: list = field(default_factory=list)  # (name, type, output_shape, params)
     input_shape: tuple = ()
     total: int = 0
+    depths: list = field(default_factory=list)  # nesting depth of each row; empty: all 0
+
+    def _depth(self, i):
+        return self.depths[i] if i < len(self.depths) else 0
 
     def __str__(self):
         head = ("Layer (type)", "Output Shape", "Param #")
-        body = [(f"{n} ({t})", str(s), f"{p:,}") for n, t, s, p in self.rows]
+        body = [("  " * self._depth(i) + f"{n} ({t})", str(s), f"{p:,}") for i, (n, t, s, p) in enumerate(self.rows)]
         w0 = max(len(head[0]), *(len(r[0]) for r in body)) if body else len(head[0])
         w1 = max(len(head[1]), *(len(r[1]) for r in body)) if body else len(head[1])
         w2 = max(len(head[2]), *(len(r[2]) for r in body)) if body else len(head[2])
@@ -645,18 +960,56 @@ class ModelSummary:
     __repr__ = __str__
 
     def _repr_html_(self):
-        rows = "".join(f"<tr><td>{n} ({t})</td><td>{s}</td><td style='text-align:right'>{p:,}</td></tr>"
-                       for n, t, s, p in self.rows)
+        rows = "".join(f"<tr><td style='padding-left:{0.5 + 1.5 * self._depth(i)}em'>{n} ({t})</td><td>{s}</td>"
+                       f"<td style='text-align:right'>{p:,}</td></tr>"
+                       for i, (n, t, s, p) in enumerate(self.rows))
         return ("<table><thead><tr><th>Layer (type)</th><th>Output Shape</th><th>Param #</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table><p>Input shape {self.input_shape}; "
                 f"total params: <b>{self.total:,}</b></p>")
 
 
+def _summary_forward(name, layer, x):
+    try:
+        return layer.forward(x)
+    except ValueError as err:
+        raise ValueError(f"summary: layer {name} ({type(layer).__name__}) cannot take input of shape "
+                         f"{x.shape[1:]}: {err}") from err
+
+
+def _summary_rows(name, layer, x, depth, rows, depths):
+    """Append the rows of ``layer`` (run on ``x``) and return its output."""
+    if isinstance(layer, Sequential):
+        # a Sequential inside a model adds no row: its layers appear under dotted names
+        for child_name, child in layer.named_children():
+            x = _summary_rows(f"{name}.{child_name}" if name else child_name, child, x, depth, rows, depths)
+        return x
+    if isinstance(layer, Residual):
+        own_row = len(rows)
+        rows.append(None)              # filled in below, once the output shape is known
+        depths.append(depth)
+        _summary_rows(f"{name}.block", layer.block, x, depth + 1, rows, depths)
+        if layer.shortcut is None:
+            rows.append((f"{name}.shortcut", "identity", x.shape[1:], 0))
+            depths.append(depth + 1)
+        else:
+            _summary_rows(f"{name}.shortcut", layer.shortcut, x, depth + 1, rows, depths)
+        out = _summary_forward(name, layer, x)
+        rows[own_row] = (name, "Residual", out.shape[1:], count_parameters(layer))
+        return out
+    out = _summary_forward(name, layer, x)
+    rows.append((name, type(layer).__name__, out.shape[1:], count_parameters(layer)))
+    depths.append(depth)
+    return out
+
+
 def summary(model, input_shape):
     """Layer-by-layer table of output shapes and parameter counts.
 
-    Shapes come from a real forward pass of one zero image, so the table shows
-    exactly what the model computes.
+    Shapes come from a real forward pass of one zero image in evaluation mode
+    (running statistics are not touched, dropout is off; each module's mode
+    is restored afterwards), so the table shows exactly what the model
+    computes. A :class:`Residual` gets a row of its own, followed by the
+    layers of its block and its shortcut, indented.
 
     Parameters
     ----------
@@ -671,15 +1024,14 @@ def summary(model, input_shape):
         notebook it renders as an HTML table.
     """
     input_shape = tuple(int(s) for s in input_shape)
-    layers = list(zip(model.names, model.layers)) if isinstance(model, Sequential) else [("0", model)]
     dtype = model.dtype or np.float64
     x = np.zeros((1,) + input_shape, dtype=dtype)
-    rows = []
-    for name, layer in layers:
-        try:
-            x = layer.forward(x)
-        except ValueError as err:
-            raise ValueError(f"summary: layer {name} ({type(layer).__name__}) cannot take input of shape "
-                             f"{x.shape[1:]}: {err}") from err
-        rows.append((name, type(layer).__name__, x.shape[1:], count_parameters(layer)))
-    return ModelSummary(rows=rows, input_shape=input_shape, total=count_parameters(model))
+    rows, depths = [], []
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        _summary_rows("" if isinstance(model, Sequential) else "0", model, x, 0, rows, depths)
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    return ModelSummary(rows=rows, input_shape=input_shape, total=count_parameters(model), depths=depths)
