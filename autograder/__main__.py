@@ -3,8 +3,14 @@
     python -m autograder release [ASSIGNMENT...]        validate sources, build student versions
     python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out OUT [--workers N] [--timeout S]
                                                         [--notebook-timeout S] [--memory-limit GIB]
+                                                        [--disk-limit MIB] [--process-limit N]
+                                                        [--unsafe-no-sandbox]
     python -m autograder demo [ASSIGNMENT...] [--workers N] [--out DIR]
                                                         release everything, grade every sample
+
+grade and demo print the isolation student code gets (AUTOGRADER_SANDBOX=auto|bwrap|unshare|none)
+and write it with the limits to OUT/run.json; without a sandbox, grade refuses to run
+submissions unless --unsafe-no-sandbox is given.
 
 All take ``--course DIR`` (default ./course), the nbgrader course folder they
 prepare and use, and ``--assignments DIR`` (default: the repository's
@@ -14,17 +20,19 @@ assignments/), where the source notebooks come from.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import sys
 import time
 from pathlib import Path
 
-from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
+from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder.course import CourseError, find_assignments, prepare_course
 from autograder.grading import GradingError, Options, grade
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
 from autograder.release import release, summary
-from autograder.sandbox import MEMORY_LIMIT
+from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
                          help=f"seconds of wall time for a whole notebook (default {NOTEBOOK_TIMEOUT})")
         sub.add_argument("--memory-limit", type=float, default=MEMORY_LIMIT / 1024 ** 3, metavar="GIB",
                          help=f"memory per notebook kernel in GiB, 0 for none (default {MEMORY_LIMIT / 1024 ** 3:g})")
+        sub.add_argument("--disk-limit", type=float, default=DISK_LIMIT / 1024 ** 2, metavar="MIB",
+                         help=f"disk a notebook kernel may write in MiB, 0 for none (default {DISK_LIMIT // 1024 ** 2})")
+        sub.add_argument("--process-limit", type=int, default=PROCESS_LIMIT, metavar="N",
+                         help=f"processes and threads per notebook kernel, 0 for none (default {PROCESS_LIMIT})")
+        sub.add_argument("--unsafe-no-sandbox", action="store_true",
+                         help="run student code even where no sandbox works (only code you trust)")
 
     sub = commands.add_parser("release", help="validate sources and build the student versions")
     sub.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
@@ -92,8 +106,11 @@ def run_release(args) -> int:
 
 
 def run_grade(args) -> int:
+    if choose_isolation(args, bundled=False) is None:
+        return 2
     course = prepare_course(args.course, [args.assignment], args.assignments)
     options = limits_of(args)
+    write_run_info(args.out, options, args)
     start = time.monotonic()
     batch = grade(course, args.assignment, args.submissions, args.out, options)
     seconds = time.monotonic() - start
@@ -110,7 +127,70 @@ def run_grade(args) -> int:
 def limits_of(args) -> Options:
     """Options of a grading run from the command line's limits."""
     return Options(workers=args.workers, cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
-                   memory_limit=int(args.memory_limit * 1024 ** 3))
+                   memory_limit=int(args.memory_limit * 1024 ** 3),
+                   disk_limit=int(getattr(args, "disk_limit", DISK_LIMIT / 1024 ** 2) * 1024 ** 2),
+                   process_limit=getattr(args, "process_limit", PROCESS_LIMIT),
+                   sandbox=getattr(args, "sandbox_mode", "") or "")
+
+
+def choose_isolation(args, bundled: bool) -> str | None:
+    """The sandbox mode student code will run in (also set for the kernels), or None: refused.
+
+    Without a sandbox, real submissions need ``--unsafe-no-sandbox``; the bundled
+    samples (``bundled``) run with a notice.
+    """
+    try:
+        chosen = sandbox.mode()
+    except SystemExit as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    if chosen == "none" and not getattr(args, "unsafe_no_sandbox", False):
+        why = ("AUTOGRADER_SANDBOX=none" if os.environ.get("AUTOGRADER_SANDBOX", "").strip().lower() == "none"
+               else f"neither bubblewrap nor unshare works on this machine ({platform.system()})")
+        if not bundled:
+            print(f"error: refusing to run student code without a sandbox: {why}. To isolate it, "
+                  f"{sandbox.INSTALL_HINT}. To run it anyway (only code you trust), add --unsafe-no-sandbox.",
+                  file=sys.stderr)
+            return None
+        print(f"NOTICE: {why}; the bundled sample submissions run without a sandbox. "
+              f"Before grading real submissions, {sandbox.INSTALL_HINT}.")
+    args.sandbox_mode = chosen
+    return chosen
+
+
+def write_run_info(out: Path, options: Options, args) -> dict:
+    """Print the isolation and limits of this run, and write them to OUT/run.json."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import cnnlib
+
+    chosen = getattr(args, "sandbox_mode", "") or sandbox.mode()
+    info = sandbox.isolation_report(chosen, memory=options.memory_limit, disk=options.disk_limit,
+                                    processes=options.process_limit, cpu=options.cpu_limit)
+    info["unsafe_no_sandbox"] = bool(getattr(args, "unsafe_no_sandbox", False))
+    info["cell_timeout_seconds"] = options.cell_timeout
+    info["notebook_timeout_seconds"] = options.notebook_timeout
+    info["workers"] = options.workers
+    try:
+        nbgrader_version = version("nbgrader")
+    except PackageNotFoundError:
+        nbgrader_version = None
+    info["versions"] = {"cnnlib": cnnlib.__version__, "nbgrader": nbgrader_version,
+                        "python": platform.python_version()}
+    info["platform"] = platform.platform()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+
+    def size(n):
+        return sandbox.format_bytes(n) if n else "unlimited"
+
+    print(f"isolation: {chosen}{' (UNSAFE: no sandbox)' if chosen == 'none' else ''}; limits per kernel: "
+          f"memory {size(options.memory_limit)}, disk {size(options.disk_limit)}, "
+          f"{options.process_limit or 'unlimited'} processes ({info['process_enforcement']}), "
+          f"CPU {options.cpu_limit or 'unlimited'} s per process, cell {options.cell_timeout} s, "
+          f"notebook {options.notebook_timeout:g} s (details: {out / 'run.json'})")
+    return info
 
 
 if __name__ == "__main__":

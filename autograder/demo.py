@@ -26,7 +26,14 @@ from autograder.samples import load_manifest
 
 
 def demo(args) -> int:
+    from autograder.__main__ import choose_isolation, limits_of, write_run_info
+
     start = time.monotonic()
+    samples = Path(getattr(args, "samples", SAMPLES_DIR))
+    # only the bundled samples may run without a sandbox (with a notice)
+    if choose_isolation(args, bundled=samples.resolve() == Path(SAMPLES_DIR).resolve()) is None:
+        return 2
+    write_run_info(Path(args.out), limits_of(args), args)
     assignments = getattr(args, "assignment", None) or find_assignments(args.assignments)
     if not assignments:
         print(f"no assignment in {args.assignments}")
@@ -38,15 +45,12 @@ def demo(args) -> int:
     print(summary(reports, course.root))
     released = [r.assignment for r in reports if r.ok]
 
-    samples = Path(getattr(args, "samples", SAMPLES_DIR))
     with_samples = [a for a in released if (samples / a / "manifest.json").exists()]
     no_samples = [a for a in released if a not in with_samples]
     out = Path(args.out)
     batches = [Batch(a, samples / a, out / a) for a in with_samples]
     total = sum(len(load_manifest(a, samples)["students"]) for a in with_samples)
     print(f"\n== grade {total} sample submission(s) with {args.workers} worker(s)")
-    from autograder.__main__ import limits_of
-
     options = limits_of(args)
     grade_start = time.monotonic()
     grade_batches(course, batches, options)

@@ -55,15 +55,17 @@ from autograder.execute import CODE_SECONDS
 from autograder.feedback import (error_message, find_leaks, name_questions, notebook_lines, notice_html,
                                  secret_lines)
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
-from autograder.sandbox import MEMORY_LIMIT
+from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
 from autograder.release import last_error
 
 STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before nbgrader itself is killed
+CPU_MARGIN = 120  # s of CPU time a kernel process gets beyond the notebook's wall-time limit
 MESSAGE_LENGTH = 2000  # characters of one message in questions.csv
 MANUAL = "needs manual grading"
 
 PRIVATE_LIMITS = '''
-# Limits of this grading run (python -m autograder grade --timeout/--notebook-timeout/--memory-limit)
+# Limits of this grading run (python -m autograder grade --timeout/--notebook-timeout/--memory-limit/
+# --disk-limit/--process-limit) and its isolation
 from autograder.nbgrader_config import timeout_error
 
 c.Execute.timeout = {timeout}
@@ -73,6 +75,10 @@ os.environ["AUTOGRADER_MEMORY_LIMIT"] = "{memory_limit}"  # read by the kernel's
 '''
 
 
+os.environ["AUTOGRADER_DISK_LIMIT"] = "{disk_limit}"  # --disk-limit
+os.environ["AUTOGRADER_PROCESS_LIMIT"] = "{process_limit}"  # --process-limit
+os.environ["AUTOGRADER_CPU_LIMIT"] = "{cpu_limit}"  # the notebook's time and a margin
+os.environ["AUTOGRADER_SANDBOX"] = "{sandbox}" or os.environ.get("AUTOGRADER_SANDBOX", "auto")
 class GradingError(RuntimeError):
     """The batch cannot be graded at all (the instructor's side, not a student's)."""
 
@@ -86,7 +92,15 @@ class Options:
     log: Callable[[str], None] = print
 
 
+    disk_limit: int = DISK_LIMIT  # bytes a kernel may write (0: no limit)
+    process_limit: int = PROCESS_LIMIT  # processes and threads per kernel (0: no limit)
+    sandbox: str = ""  # the kernels' AUTOGRADER_SANDBOX ("": the environment's, else auto)
 # --- the assignment -------------------------------------------------------------
+
+    @property
+    def cpu_limit(self) -> int:
+        """Seconds of CPU time per kernel process: the notebook's wall time and a margin."""
+        return int(self.notebook_timeout) + CPU_MARGIN if self.notebook_timeout > 0 else 0
 
 @dataclass(frozen=True)
 class GradedCell:
@@ -157,7 +171,9 @@ def make_template(course: Course, assignment: str, workdir: Path, options: Optio
 def make_private_course(root: Path, source: Path, gradebook: Path | None, options: Options) -> None:
     """A course folder of its own: config with this run's limits, source, gradebook."""
     write_config(root, PRIVATE_LIMITS.format(timeout=int(options.cell_timeout), memory_limit=int(options.memory_limit),
-                                             notebook_timeout=float(options.notebook_timeout)))
+                                             notebook_timeout=float(options.notebook_timeout),
+                                             disk_limit=int(options.disk_limit), process_limit=int(options.process_limit),
+                                             cpu_limit=options.cpu_limit, sandbox=options.sandbox))
     copy_assignment(source, root / "source" / source.name)
     if gradebook is not None:
         shutil.copy(gradebook, root / "gradebook.db")
