@@ -9,9 +9,14 @@ small preprocessors to the feedback pipeline:
 - :class:`ClearHiddenTestsFromFeedback` removes the hidden-test region of each
   test cell, exactly as ``generate_assignment`` did for the student version;
 - :class:`ReduceTracebacks` replaces every traceback by its last line,
-  ``ename: evalue``.
+  ``ename: evalue``;
+- :class:`LimitFeedbackPage` keeps the page small and inert: one output text
+  at most :data:`MAX_MESSAGE`, all outputs together at most
+  :data:`MAX_OUTPUT_BYTES`, no HTML or script a student wrote.
 
-Then :func:`find_leaks` is the grader's own check on the finished HTML.
+Then :func:`find_leaks` is the grader's own check on the finished HTML. Every
+message shown is cut with :func:`cut` (the cut says how much was left out), and
+every string a student controls is HTML-escaped where the grader writes HTML.
 """
 
 from __future__ import annotations
@@ -21,9 +26,17 @@ import re
 
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
+from nbformat import NotebookNode
 from traitlets import List
 
 MIN_LEAK_LENGTH = 12  # shorter lines ("else:", "assert ok") say nothing about a test
+MAX_MESSAGE = 64 * 1024  # bytes of one message (CSV cell, remark, error line): DESIGN.md's "Output" limit
+MAX_FEEDBACK_BYTES = 2 * 2**20  # bytes of one feedback page: DESIGN.md's "Output" limit
+MAX_OUTPUT_BYTES = 2**20  # bytes of cell outputs on one page, leaving room for the page's own CSS and text
+MAX_RICH_OUTPUT = 2**18  # bytes of one image or HTML output (a plot is tens of KiB); larger ones are left out
+SHOWN_OUTPUTS = {"text/plain", "image/png", "image/jpeg", "image/gif"}  # output types that carry no markup
+MAX_NAME = 1024  # bytes of an exception's class name (ename) in a message
+SHORT = 200  # bytes of a name or a score on the notice page (grade ids and titles are short)
 
 
 # The HTML exporter configures display_data_priority on every preprocessor of
@@ -61,10 +74,99 @@ class ReduceTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+def cut(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` within ``limit`` bytes of UTF-8: its middle replaced by a mark that says how
+    many characters were left out (the end of a message often names the mistake)."""
+    text = str(text)
+    if len(text) <= limit // 4 or (len(text) <= limit and len(text.encode("utf-8", "surrogatepass")) <= limit):
+        return text
+    half = max(0, (limit - 64) // 2)  # 64 bytes for the mark
+    head = text[:half].encode("utf-8", "surrogatepass")[:half].decode("utf-8", "ignore")
+    tail = text[-half:].encode("utf-8", "surrogatepass")[-half:].decode("utf-8", "ignore") if half else ""
+    return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
+
+
 def error_message(output) -> str:
-    """The one line a student sees for an error output: ``ename: evalue``."""
-    evalue = str(output.get("evalue", "")).strip()
-    return f"{output.get('ename', 'Error')}: {evalue}" if evalue else str(output.get("ename", "Error"))
+    """The one line a student sees for an error output: ``ename: evalue`` (at most
+    :data:`MAX_MESSAGE`, however long the student made either)."""
+    ename = cut(str(output.get("ename", "Error")), MAX_NAME)
+    evalue = cut(str(output.get("evalue", "")), MAX_MESSAGE).strip()
+    return cut(f"{ename}: {evalue}" if evalue else ename)
+
+
+class LimitFeedbackPage(NbGraderPreprocessor):
+    """Keep a feedback page small and inert, whatever the student's cells hold.
+
+    The page is opened by the student and by the instructor, so nothing a student
+    wrote may become markup or script there: outputs keep only plain text and
+    bitmap images (HTML, SVG, Markdown, JavaScript outputs are dropped), and a
+    markdown cell that is not the instructor's (locked, restored by nbgrader) is
+    shown as plain text. Each output text is cut to
+    :data:`MAX_MESSAGE`, an image larger than :data:`MAX_RICH_OUTPUT` is left out (a cut
+    one would be broken); once the page's outputs reach :data:`MAX_OUTPUT_BYTES` the
+    rest are replaced by one line saying how many were left out.
+    """
+
+    display_data_priority = List(_DISPLAY_PRIORITY, config=True)
+
+    def preprocess(self, nb, resources):
+        self._used = 0
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.get("cell_type") == "markdown" and not (utils.is_locked(cell) and cell.metadata["nbgrader"].get("grade_id")):
+            # nbgrader restored the instructor's locked cells; any other markdown a student may have written
+            cell.source = as_plain_text(str(cell.source))
+        if not isinstance(cell.get("outputs"), list):
+            return cell, resources
+        kept, dropped = [], 0
+        for output in cell.outputs:
+            size = self._limit(output)
+            if self._used + size > MAX_OUTPUT_BYTES:
+                dropped += 1
+                continue
+            self._used += size
+            kept.append(output)
+        if dropped:
+            kept.append(NotebookNode(output_type="stream", name="stdout", text=(
+                f"[grader] {dropped} output(s) of this cell left out: a feedback page shows at most "
+                f"{MAX_OUTPUT_BYTES // 2**20} MiB of outputs\n")))
+        cell.outputs = kept
+        return cell, resources
+
+    @staticmethod
+    def _limit(output) -> int:
+        """Cut the texts of one output in place; its size in bytes (roughly) afterwards."""
+        size = 0
+        for key in ("text", "evalue", "ename"):
+            if key in output:
+                output[key] = cut(output[key] if isinstance(output[key], str) else "".join(map(str, output[key])))
+                size += len(output[key])
+        if "traceback" in output:
+            output["traceback"] = [error_message(output)]
+            size += len(output["traceback"][0])
+        data = output.get("data")
+        if isinstance(data, dict):
+            for mime in [m for m in data if m not in SHOWN_OUTPUTS]:
+                del data[mime]
+            for mime, value in list(data.items()):
+                value = value if isinstance(value, str) else "".join(map(str, value)) if isinstance(value, list) \
+                    else str(value)
+                if mime != "text/plain" and len(value) > MAX_RICH_OUTPUT:
+                    del data[mime]  # cut HTML, SVG or base64 would be broken; a text version stays if there is one
+                    continue
+                data[mime] = cut(value) if mime == "text/plain" else value
+                size += len(data[mime])
+            if not data:
+                data["text/plain"] = "[grader] an output too large for the feedback page was left out"
+        return size
+
+
+def as_plain_text(source: str) -> str:
+    """Markdown that shows ``source`` verbatim: a fenced block, its fence longer than any
+    run of backticks inside (links, tags and entities in it are never rendered)."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", source)), default=0))
+    return f"{fence}text\n{source}\n{fence}"
 
 
 def region_lines(source: str, begin: str, end: str) -> tuple[list[str], list[str]]:
@@ -148,11 +250,13 @@ def name_questions(page: str, score: float, max_score: float, manual: set[str],
 
     def item(match):
         grade_id, kind, got, points = match.groups()
+        grade_id = html.unescape(grade_id)  # as the page spelled it; escaped again below
         shown = (f"not graded yet, up to {float(points):g}" if grade_id in manual
                  else f"Score: {float(got):g} / {float(points):g}")
-        note = (f' <strong class="grader-remark">Note from the grader: {html.escape(remarks[grade_id])}</strong>'
+        note = (f' <strong class="grader-remark">Note from the grader: {html.escape(cut(remarks[grade_id]))}</strong>'
                 if remarks.get(grade_id) else "")
-        return f'<a href="#{grade_id}">{kind} <code>{grade_id}</code></a> ({shown}){note}'
+        name = html.escape(grade_id)
+        return f'<a href="#{name}">{kind} <code>{name}</code></a> ({shown}){note}'
 
     later = "; written answers are graded later" if manual else ""
     page = HEADING.sub(lambda m: f"<h4>{m.group(1)} (Score: {score:g} / {max_score:g}{later})</h4>", page, count=1)
@@ -174,20 +278,28 @@ NOTICE = """<!DOCTYPE html>
 
 
 def notice_html(title: str, reason: str, questions: list[dict]) -> str:
-    """A plain feedback page, for a notebook nbgrader could not grade."""
+    """A plain feedback page, for a notebook nbgrader could not grade (at most
+    :data:`MAX_FEEDBACK_BYTES`: each message is cut to its share of the page)."""
     autograded = [q for q in questions if q["score"] != ""]
+    # escaping makes one byte up to 6 (&quot;); the page's frame, title and reason take at most 4 messages
+    row_bytes = (MAX_FEEDBACK_BYTES - 4 * MAX_MESSAGE) // max(1, len(questions))
+    share = max(64, min(MAX_MESSAGE, (row_bytes - 100) // 6 - 2 * SHORT))
+
+    def text(value, limit=share):
+        return html.escape(cut(str(value), limit))
+
     rows = "\n".join(
         "<tr><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-            html.escape(q["grade_id"]),
-            html.escape(f"{q['score']} / {q['max_score']}" if q["score"] != "" else f"- / {q['max_score']}"),
-            html.escape(q["message"]),
+            text(q["grade_id"], SHORT),
+            text(f"{q['score']} / {q['max_score']}" if q["score"] != "" else f"- / {q['max_score']}", SHORT),
+            text(q["message"]),
         )
         for q in questions
     )
     return NOTICE.format(
-        title=html.escape(title),
+        title=text(title, SHORT),
         score=sum(float(q["score"]) for q in autograded),
         max_score=sum(float(q["max_score"]) for q in autograded),
-        reason=html.escape(reason),
+        reason=text(reason, MAX_MESSAGE // 6),
         rows=rows,
     )

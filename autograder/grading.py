@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import copy
 import csv
-import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -52,15 +52,18 @@ from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
 from autograder.execute import CODE_SECONDS
-from autograder.feedback import (error_message, find_leaks, name_questions, notebook_lines, notice_html,
-                                 secret_lines)
+from autograder.feedback import (MAX_FEEDBACK_BYTES, MAX_MESSAGE, cut, error_message, find_leaks, name_questions,
+                                 notebook_lines, notice_html, secret_lines)
+from autograder.intake import cell_remarks, intake, read_notebook, sanitize_ids  # noqa: F401 (part of this module's API)
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
 from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
 from autograder.release import last_error
 
 STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before nbgrader itself is killed
 CPU_MARGIN = 120  # s of CPU time a kernel process gets beyond the notebook's wall-time limit
-MESSAGE_LENGTH = 2000  # characters of one message in questions.csv
+MESSAGE_LENGTH = 2000  # characters of one test's message in questions.csv (readable in a spreadsheet cell)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV-injection rule: a spreadsheet evaluates these
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")  # "-1", "-0.5": no formula, left as is
 MANUAL = "needs manual grading"
 
 PRIVATE_LIMITS = '''
@@ -270,124 +273,6 @@ def grade_or_explain(assignment: Assignment, student_dir: Path, out: Path, workd
         return result
 
 
-def intake(assignment: Assignment, student_dir: Path, dest: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Copy a submission into a private course; say what is wrong with it.
-
-    Returns (problems, notes): a notebook in ``problems`` cannot be graded (it is
-    missing or unreadable, and is left out); ``notes`` are remarks on single
-    graded cells (a deleted or duplicated cell).
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(student_dir, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-                    symlinks=False, ignore_dangling_symlinks=True)
-    problems, notes = {}, {}
-    for nb in assignment.notebooks:
-        path = dest / f"{nb}.ipynb"
-        if not path.is_file():
-            others = sorted(p.name for p in dest.glob("*.ipynb"))
-            problems[nb] = f"no {nb}.ipynb in the submission" + (
-                f" (found {', '.join(others)}: the notebook must keep its released name)" if others else "")
-            continue
-        notebook, problem = read_notebook(path)
-        if problem:
-            problems[nb] = f"{nb}.ipynb cannot be graded: {problem}"
-            path.unlink()
-            continue
-        for grade_id, note in cell_remarks(notebook, assignment.cells_of(nb)).items():
-            notes.setdefault(grade_id, []).append(note)
-        if sanitize_ids(notebook, assignment.known_ids.get(nb, set())):
-            nbformat.write(notebook, path)
-    return problems, notes
-
-
-def sanitize_ids(notebook, known: set[str]) -> bool:
-    """Make a notebook's nbgrader cells unambiguous before nbgrader sees them.
-
-    A cell whose grade_id the assignment does not have (a renamed test) and every
-    copy of a duplicated cell but the last lose their nbgrader metadata: they are
-    ordinary cells then, and nbgrader puts the assignment's own cell back where
-    one is missing. (nbgrader itself stops on both.) Returns whether anything changed.
-    """
-    last = {}
-    for index, cell in enumerate(notebook.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id is not None:
-            last[grade_id] = index
-    changed = False
-    for index, cell in enumerate(notebook.cells):
-        meta = cell.get("metadata", {}).get("nbgrader")
-        if meta is None:
-            continue
-        grade_id = meta.get("grade_id")
-        if grade_id is not None and (grade_id not in known or last.get(grade_id) != index):
-            del cell.metadata["nbgrader"]
-            changed = True
-    return changed
-
-
-def read_notebook(path: Path):
-    """(notebook, None) or (None, what is wrong with the file)."""
-    data = path.read_bytes()
-    if not data.strip():
-        return None, "the file is empty"
-    try:
-        content = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, "the file is not text (UTF-8)"
-    except json.JSONDecodeError as error:
-        return None, f"the file is not valid JSON ({error.msg}, line {error.lineno})"
-    if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
-        return None, "the file is JSON but not a Jupyter notebook (no list of cells)"
-    try:
-        return nbformat.reads(data.decode("utf-8"), as_version=4), None
-    except Exception as error:  # nbformat's errors vary with the version of the file
-        return None, f"nbformat cannot read it ({type(error).__name__}: {error})"
-
-
-def _same_code(a: str, b: str) -> bool:
-    """Equal but for trailing spaces and blank lines at the ends."""
-    def lines(text):
-        return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
-    return lines(a) == lines(b)
-
-
-def cell_remarks(notebook, cells: list[GradedCell]) -> dict[str, str]:
-    """Remarks on graded cells a student deleted, duplicated or changed (the grader
-    grades with the assignment's own test cells and points whatever the submission holds)."""
-    counts: dict[str, int] = {}
-    last: dict[str, dict] = {}
-    for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            counts[grade_id] = counts.get(grade_id, 0) + 1
-            last[grade_id] = cell
-    remarks = {}
-    for cell in cells:
-        found = []
-        if counts.get(cell.grade_id, 0) == 0:
-            found.append("this test cell was deleted from the submission; the grader put it back and ran it"
-                         if cell.autograded else "this cell was deleted from the submission")
-        elif cell.autograded and cell.released is not None:
-            submitted = last[cell.grade_id]
-            if submitted.get("cell_type") != "code":
-                found.append(f"this test cell was turned into a {submitted.get('cell_type')} cell in the "
-                             "submission; the grader ran the original test instead")
-            elif not _same_code(submitted.get("source", ""), cell.released):
-                found.append("this test cell was changed in the submission; the grader ran the original "
-                             "test instead")
-            points = submitted.get("metadata", {}).get("nbgrader", {}).get("points")
-            if points is not None and points != cell.max_score:
-                found.append(f"its points were changed to {points!r} in the submission; "
-                             f"the assignment's {cell.max_score:g} points count")
-        found += [f"answer cell {answer!r} was deleted from the submission"
-                  for answer in cell.answers if counts.get(answer, 0) == 0]
-        found += [f"cell {name!r} appears {counts[name]} times; only the last copy was graded"
-                  for name in (cell.grade_id, *cell.answers) if counts.get(name, 0) > 1]
-        if found:
-            remarks[cell.grade_id] = "; ".join(found)
-    return remarks
-
-
 def autograde_failure(run, wall_time: float) -> str:
     """Why nbgrader produced no autograded notebook."""
     if run.timed_out:
@@ -452,12 +337,22 @@ def output_message(errors) -> str:
 
 def one_line(text: str) -> str:
     """A message on one CSV line: its lines joined by ' | ', the middle cut when very long
-    (a test's last line often names the likely mistake)."""
-    text = " | ".join(" ".join(line.split()) for line in str(text).splitlines() if line.strip())
-    if len(text) <= MESSAGE_LENGTH:
-        return text
-    half = MESSAGE_LENGTH // 2
-    return f"{text[:half]} … {text[-half:]}"
+    (a test's last line often names the likely mistake), the cut saying how much was left out."""
+    text, half = str(text), MESSAGE_LENGTH // 2
+    if len(text) <= 4 * MESSAGE_LENGTH:
+        whole = _one_line(text)
+        if len(whole) <= MESSAGE_LENGTH:
+            return whole
+        head, tail, left_out = whole[:half], whole[-half:], len(whole) - 2 * half
+    else:  # only the ends are shown: never join megabytes of lines
+        first, last = _one_line(text[:2 * MESSAGE_LENGTH]), _one_line(text[-2 * MESSAGE_LENGTH:])
+        head, tail = first[:half], last[-half:]
+        left_out = len(text) - 4 * MESSAGE_LENGTH + len(first) - len(head) + len(last) - len(tail)
+    return f"{head} … [{left_out:,} characters left out] … {tail}"
+
+
+def _one_line(text: str) -> str:
+    return " | ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def question(student: str, cell: GradedCell, score: float, problem: str | None, notes: list[str],
@@ -465,16 +360,16 @@ def question(student: str, cell: GradedCell, score: float, problem: str | None, 
     """One row of questions.csv: the score, and a message that says why."""
     if not cell.autograded:
         return Question(student, cell.grade_id, None, cell.max_score,
-                        MANUAL if problem is None else f"{MANUAL}; {problem}")
+                        MANUAL if problem is None else cut(f"{MANUAL}; {problem}"))
     if problem is not None:
-        return Question(student, cell.grade_id, 0.0, cell.max_score, problem)
+        return Question(student, cell.grade_id, 0.0, cell.max_score, cut("; ".join([problem, *notes])))
     parts = list(notes)
     if tests.get(cell.grade_id):
         parts.append(tests[cell.grade_id])
     if score < cell.max_score:
         parts += [f"answer cell {answer!r} itself failed: {answers[answer]}"
                   for answer in cell.answers if answer in answers]
-    return Question(student, cell.grade_id, score, cell.max_score, "; ".join(parts))
+    return Question(student, cell.grade_id, score, cell.max_score, cut("; ".join(parts)))
 
 
 def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, out: Path,
@@ -487,23 +382,32 @@ def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, 
     cells = {cell.grade_id for cell in assignment.cells_of(nb)}
     mine = [q.__dict__ | {"score": "" if q.score is None else f"{q.score:g}", "max_score": f"{q.max_score:g}"}
             for q in questions if q.grade_id in cells]
-    if problem is None and html_file.exists():
-        text = html_file.read_text()
+    if problem is None and html_file.is_file() and html_file.stat().st_size > MAX_FEEDBACK_BYTES:
+        problem = (f"The detailed feedback for this notebook would be {html_file.stat().st_size / 2**20:.1f} MiB "
+                   f"(at most {MAX_FEEDBACK_BYTES // 2**20} MiB are shown); here are your results.")
+    elif problem is None and html_file.exists():
+        text = html_file.read_text(encoding="utf-8", errors="replace")
         # a line the student wrote may be shown back to them, even if a hidden test has it too
         written = notebook_lines(nbformat.read(root / "submitted" / student / assignment.name / f"{nb}.ipynb", as_version=4))
         leaks = find_leaks(text, [line for line in assignment.secrets if line not in written])
         if not leaks:
             auto = [q for q in questions if q.grade_id in cells and q.score is not None]
-            target.write_text(name_questions(text, sum(q.score for q in auto), sum(q.max_score for q in auto),
-                                             {q.grade_id for q in questions if q.grade_id in cells and q.score is None},
-                                             {g: "; ".join(n) for g, n in (notes or {}).items() if g in cells}))
-            return target
-        options.log(f"WARNING: feedback of {student} quoted {len(leaks)} hidden-test line(s); "
-                    "a summary page was written instead")
-        problem = "The detailed feedback for this notebook is not available; here are your results."
+            page = name_questions(text, sum(q.score for q in auto), sum(q.max_score for q in auto),
+                                  {q.grade_id for q in questions if q.grade_id in cells and q.score is None},
+                                  {g: "; ".join(n) for g, n in (notes or {}).items() if g in cells})
+            data = page.encode("utf-8", "backslashreplace")
+            if len(data) <= MAX_FEEDBACK_BYTES:
+                target.write_bytes(data)
+                return target
+            problem = (f"The detailed feedback for this notebook would be {len(data) / 2**20:.1f} MiB "
+                       f"(at most {MAX_FEEDBACK_BYTES // 2**20} MiB are shown); here are your results.")
+        else:
+            options.log(f"WARNING: feedback of {student} quoted {len(leaks)} hidden-test line(s); "
+                        "a summary page was written instead")
+            problem = "The detailed feedback for this notebook is not available; here are your results."
     elif problem is None:
         problem = "nbgrader could not write the detailed feedback for this notebook; here are your results."
-    target.write_text(notice_html(f"{assignment.name} / {nb}", problem, mine))
+    target.write_bytes(notice_html(f"{assignment.name} / {nb}", problem, mine).encode("utf-8", "backslashreplace"))
     return target
 
 
@@ -566,17 +470,31 @@ def clear_results(out: Path) -> None:
         (out / table).unlink(missing_ok=True)
 
 
+def spreadsheet_text(value) -> str:
+    """A text cell of a CSV file that is safe to open in a spreadsheet: at most
+    :data:`MAX_MESSAGE` bytes (the cut marked), no character UTF-8 cannot hold, and a
+    leading quote on what a spreadsheet would evaluate as a formula (OWASP's rule;
+    a plain number such as "-1" is no formula and stays as it is)."""
+    text = cut(str(value).encode("utf-8", "backslashreplace").decode("utf-8"))
+    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def write_csvs(batch: Batch) -> None:
-    """OUT/grades.csv and OUT/questions.csv, students sorted, cells in notebook order."""
-    with open(batch.out / "grades.csv", "w", newline="") as f:
+    """OUT/grades.csv and OUT/questions.csv, students sorted, cells in notebook order.
+    Scores are numbers as written by the grader; every text cell goes through
+    :func:`spreadsheet_text` (student ids are folder names, messages quote student code)."""
+    with open(batch.out / "grades.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "score", "max_score"])
         for r in batch.results:
-            writer.writerow([r.student_id, f"{r.score:g}", f"{r.max_score:g}"])
-    with open(batch.out / "questions.csv", "w", newline="") as f:
+            writer.writerow([spreadsheet_text(r.student_id), f"{r.score:g}", f"{r.max_score:g}"])
+    with open(batch.out / "questions.csv", "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "grade_id", "score", "max_score", "message"])
         for r in batch.results:
             for q in r.questions:
-                writer.writerow([q.student_id, q.grade_id, "" if q.score is None else f"{q.score:g}",
-                                 f"{q.max_score:g}", q.message])
+                writer.writerow([spreadsheet_text(q.student_id), spreadsheet_text(q.grade_id),
+                                 "" if q.score is None else f"{q.score:g}", f"{q.max_score:g}",
+                                 spreadsheet_text(q.message)])

@@ -22,7 +22,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetG
                                     LimitOutput, SaveAutoGrades)
 
 from autograder.execute import GuardedExecute  # noqa: E402
-from autograder.feedback import ClearHiddenTestsFromFeedback, ReduceTracebacks  # noqa: E402
+from autograder.feedback import ClearHiddenTestsFromFeedback, LimitFeedbackPage, ReduceTracebacks  # noqa: E402
 from autograder.math_text import MathToText  # noqa: E402
 
 CELL_TIMEOUT = 30  # seconds per cell; `python -m autograder grade --timeout S` overrides it
@@ -81,11 +81,13 @@ c.OverwriteCells.missing_cell_notification = (
 # --- feedback ----------------------------------------------------------------
 # nbgrader's feedback pipeline, plus: hidden tests removed from test cells and
 # tracebacks reduced to "ename: evalue" (a traceback quotes the hidden line),
-# and the maths of markdown cells as text (the page is read offline, without MathJax).
+# the maths of markdown cells as text (the page is read offline, without MathJax), and
+# the page kept small and free of markup or script that a student wrote.
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     ClearHiddenTestsFromFeedback,
     ReduceTracebacks,
     MathToText,
+    LimitFeedbackPage,
     CSSHTMLHeaderPreprocessor,
 ]
