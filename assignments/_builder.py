@@ -54,10 +54,48 @@ def locked_code(grade_id, source):
                          metadata=nbgrader_metadata(grade_id, grade=False, solution=False, locked=True))
 
 
-def answer(grade_id, source):
-    """Autograded answer: code between ``### BEGIN SOLUTION`` / ``### END SOLUTION``."""
-    return new_code_cell(_text(source), id=grade_id,
-                         metadata=nbgrader_metadata(grade_id, grade=False, solution=True, locked=False))
+def answer(grade_id, source, rule=None):
+    """Autograded answer: code between ``### BEGIN SOLUTION`` / ``### END SOLUTION``.
+
+    ``rule``: ``{"forbid": [dotted names], "rule": "a sentence"}``, what the answer must not
+    use; written to ``metadata["autograder"]`` (grading enforces it, see autograder/rules.py).
+    """
+    metadata = nbgrader_metadata(grade_id, grade=False, solution=True, locked=False)
+    if rule is not None:
+        if set(rule) != {"forbid", "rule"} or not rule["forbid"] or not rule["rule"]:
+            raise ValueError(f"{grade_id}: a rule is {{'forbid': [...], 'rule': '...'}}")
+        metadata["autograder"] = {"forbid": list(rule["forbid"]), "rule": rule["rule"]}
+    return new_code_cell(_text(source), id=grade_id, metadata=metadata)
+
+
+def with_rule_check(source, function, rule):
+    """Test cell ``source`` with ``check_rule(function, ...)`` of ``rule`` added at its top: after
+    the leading comments, imports and the check that the function exists, before anything else."""
+    import ast
+
+    text = _text(source)
+    import json
+    import textwrap
+
+    names = textwrap.wrap(", ".join(json.dumps(name) for name in rule["forbid"]), 100, break_on_hyphens=False)
+    sentence = textwrap.wrap(rule["rule"], 96, drop_whitespace=False)
+    check = ("# The rule of this exercise: what your answer must not use.\n"
+             "from cnnlib.checks import check_rule\n"
+             f"check_rule({function}, [\n" + "".join(f"    {line}\n" for line in names) + "], (\n"
+             + "".join(f"    {json.dumps(line)}\n" for line in sentence) + "))")
+    tree = ast.parse(text)
+    lines = text.split("\n")
+    insert_at, gap = len(lines), [""]
+    for node in tree.body:
+        segment = ast.get_source_segment(text, node) or ""
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or "callable(globals().get(" in segment:
+            continue
+        insert_at = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])]) - 1
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            gap = ["", ""]
+        break
+    before = [""] if insert_at and lines[insert_at - 1].strip() else []
+    return "\n".join(lines[:insert_at] + before + check.split("\n") + gap + lines[insert_at:])
 
 
 def tests(grade_id, points, source):

@@ -21,11 +21,46 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
 from _builder import render as _render  # noqa: E402
-from _builder import answer, instructions, locked_code, main, notebook, tests, written  # noqa: E402
+from _builder import answer, instructions, locked_code, main, notebook, tests, with_rule_check, written  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = HERE.name
 NOTEBOOK = HERE / f"{ASSIGNMENT}.ipynb"
+
+
+# ----------------------------------------------------------------------------
+# Exercise rules: what each answer must not use. One constant per answer writes the cell's
+# metadata (grading enforces the rule: autograder/rules.py) and the check at the top of its
+# test cell (cnnlib.checks.check_rule).
+# ----------------------------------------------------------------------------
+
+#: cnnlib's convolution and pooling layers, their references and whatever does their work.
+LAYERS = [
+    "cnnlib.conv.conv2d_forward", "cnnlib.conv.conv2d_backward", "cnnlib.conv.conv2d_forward_reference",
+    "cnnlib.conv.conv2d_backward_reference", "cnnlib.conv.im2col", "cnnlib.conv.col2im",
+    "cnnlib.pool.maxpool2d_forward", "cnnlib.pool.maxpool2d_backward", "cnnlib.pool.maxpool2d_forward_reference",
+    "cnnlib.pool.maxpool2d_backward_reference", "cnnlib.pool.avgpool2d_forward", "cnnlib.pool.avgpool2d_backward",
+    "cnnlib.pool.avgpool2d_forward_reference", "cnnlib.pool.avgpool2d_backward_reference",
+    "cnnlib.pool.l2pool2d_forward", "cnnlib.pool.l2pool2d_backward", "cnnlib.pool.l2pool2d_forward_reference",
+    "cnnlib.pool.l2pool2d_backward_reference", "cnnlib.nn.Conv2d", "cnnlib.nn.MaxPool2d", "cnnlib.nn.AvgPool2d",
+    "cnnlib.nn.L2Pool2d", "cnnlib.widgets", "scipy.signal", "scipy.ndimage", "torch",
+]
+LAYERS_RULE = ("write the loops yourself with NumPy: cnnlib's convolution and pooling layers (conv2d_*, "
+               "im2col, col2im, *pool2d_*, their *_reference versions, nn.Conv2d and the pooling modules), "
+               "scipy.signal, scipy.ndimage and torch are not available")
+RULE_CONV_FORWARD = {"forbid": LAYERS, "rule": LAYERS_RULE}
+RULE_CONV_BACKWARD_EXAMPLE = {"forbid": LAYERS, "rule": LAYERS_RULE.replace(
+    "are not available", "are not available (correlate2d and convolve2d from cnnlib.conv are allowed)")}
+RULE_CONV_BACKWARD = {"forbid": LAYERS, "rule": LAYERS_RULE}
+RULE_GRADIENT_CHECK = {
+    "forbid": ["cnnlib.gradcheck.numerical_gradient", "cnnlib.gradcheck.numerical_gradient_array",
+               "cnnlib.gradcheck.check_module_gradients", *LAYERS],
+    "rule": ("write the central differences yourself: cnnlib.gradcheck's numerical gradients "
+             "(numerical_gradient, numerical_gradient_array, check_module_gradients) are not available "
+             "(rel_error is allowed), nor are cnnlib's convolution and pooling layers"),
+}
+RULE_MAXPOOL_FORWARD = {"forbid": LAYERS, "rule": LAYERS_RULE}
+RULE_MAXPOOL_BACKWARD = {"forbid": LAYERS, "rule": LAYERS_RULE}
 
 
 # ----------------------------------------------------------------------------
@@ -61,8 +96,10 @@ the lecture's small example, and check gradients numerically.
   cases.
 - Do not call the library functions the tests compare against
   (`cnnlib.conv.conv2d_forward`, `conv2d_backward`, `cnnlib.pool.maxpool2d_*`
-  and their `*_reference` versions) inside your answers: the point is to write
-  the loops yourself. Read them afterwards if you like.
+  and their `*_reference` versions, nor `scipy.signal` or `torch`) inside your
+  answers: the point is to write the loops yourself. Each test cell starts by
+  checking this rule; while grading, these functions do not exist in your
+  kernel, so an answer that calls them fails. Read them afterwards if you like.
 - Before you submit: *Kernel → Restart & Run All*, and check that no cell stops
   with an error.
 
@@ -90,7 +127,7 @@ except ImportError:
 import numpy as np
 
 from cnnlib.conv import conv_output_size, convolve2d, correlate2d
-from cnnlib.gradcheck import numerical_gradient_array, rel_error
+from cnnlib.gradcheck import rel_error
 
 np.set_printoptions(precision=4, suppress=True)
 """
@@ -522,9 +559,12 @@ approximately
 $$\frac{\partial L}{\partial \theta} \approx \frac{L(\theta + h) - L(\theta - h)}{2h},$$
 
 with an error of order $h^2$ (the one-sided difference has error of order $h$).
-`cnnlib.gradcheck.numerical_gradient_array(f, a, dout, h)` computes exactly this
-for every entry of the array `a` (it changes `a` in place, one entry at a time,
-and puts it back), and `rel_error(a, b)` the largest relative difference.
+Compute it yourself, for every entry of an array `a` in turn (`np.ndindex(a.shape)`
+lists the indices): set the entry to $\theta + h$, evaluate $L$, set it to
+$\theta - h$, evaluate $L$ again, and put the original value back. (That is what
+`cnnlib.gradcheck.numerical_gradient_array` does, and why it is not available in
+this exercise.) `rel_error(a, b)`, imported in the setup cell, gives the largest
+relative difference.
 
 Write `conv_gradient_check(forward, backward, x, w, b, stride, pad)` that takes
 **any** pair of forward/backward functions with the API of Part 1 and 3, and
@@ -567,9 +607,23 @@ def conv_gradient_check(forward, backward, x, w, b, stride=1, pad=0, h=1e-5, see
     out, cache = forward(x, w, b, stride, pad)
     dout = rng.standard_normal(out.shape)
     dx, dw, db = backward(dout, cache)
-    dx_num = numerical_gradient_array(lambda a: forward(a, w, b, stride, pad)[0], x, dout, h)
-    dw_num = numerical_gradient_array(lambda a: forward(x, a, b, stride, pad)[0], w, dout, h)
-    db_num = numerical_gradient_array(lambda a: forward(x, w, a, stride, pad)[0], b, dout, h)
+
+    def central_differences(f, a):
+        """dL/da for L = sum(f(a) * dout), one entry of a at a time (a is changed and restored)."""
+        grad = np.zeros_like(a)
+        for index in np.ndindex(a.shape):
+            saved = a[index]
+            a[index] = saved + h
+            plus = np.sum(f(a) * dout)
+            a[index] = saved - h
+            minus = np.sum(f(a) * dout)
+            a[index] = saved
+            grad[index] = (plus - minus) / (2 * h)
+        return grad
+
+    dx_num = central_differences(lambda a: forward(a, w, b, stride, pad)[0], x)
+    dw_num = central_differences(lambda a: forward(x, a, b, stride, pad)[0], w)
+    db_num = central_differences(lambda a: forward(x, w, a, stride, pad)[0], b)
     return {"dx": rel_error(dx, dx_num), "dw": rel_error(dw, dw_num), "db": rel_error(db, db_num)}
     ### END SOLUTION
 '''
@@ -869,18 +923,19 @@ _check_pool_backward(rng_hidden.standard_normal((2, 2, 10, 9)), size=4, stride=3
 '''
 
 RUN_POOL_CHECK = r'''
-# Max pooling through a central-difference check (not graded). Random inputs have no ties, and
-# there the derivative exists; at a tie the numerical derivative would depend on h.
+# Max pooling through your central-difference check of Part 4 (not graded): the pooling layer
+# in the API of a convolution whose w and b are unused. Random inputs have no ties, and there
+# the derivative exists; at a tie the numerical derivative would depend on h.
 rng = np.random.default_rng(7)
 x = rng.standard_normal((2, 2, 6, 6))
 try:
-    out, cache = maxpool_forward_naive(x, size=2, stride=2)
-    dout = rng.standard_normal(out.shape)
-    dx = maxpool_backward_naive(dout, cache)
-    dx_num = numerical_gradient_array(lambda a: maxpool_forward_naive(a, 2, 2)[0], x, dout, 1e-5)
-    print("max pooling, relative error of dx:", f"{rel_error(dx, dx_num):.1e}")
+    errors = conv_gradient_check(
+        lambda x, w, b, stride, pad: maxpool_forward_naive(x, size=2, stride=2),
+        lambda dout, cache: (maxpool_backward_naive(dout, cache), np.zeros(1), np.zeros(1)),
+        x, np.zeros(1), np.zeros(1))
+    print("max pooling, relative error of dx:", f"{errors['dx']:.1e}")
 except NotImplementedError:
-    print("Finish Parts 5 and 6 first.")
+    print("Finish Parts 4, 5 and 6 first.")
 '''
 
 PART7 = r"""
@@ -924,24 +979,24 @@ def build():
         instructions("intro", INTRO),
         locked_code("setup", SETUP),
         instructions("part1_conv_forward", PART1),
-        answer("conv_forward_naive", CONV_FORWARD),
-        tests("test_conv_forward_naive", 3, TEST_CONV_FORWARD),
+        answer("conv_forward_naive", CONV_FORWARD, rule=RULE_CONV_FORWARD),
+        tests("test_conv_forward_naive", 3, with_rule_check(TEST_CONV_FORWARD, "conv_forward_naive", RULE_CONV_FORWARD)),
         instructions("part2_worked_example", PART2),
-        answer("conv_backward_example", CONV_BACKWARD_EXAMPLE),
-        tests("test_conv_backward_example", 2, TEST_CONV_BACKWARD_EXAMPLE),
+        answer("conv_backward_example", CONV_BACKWARD_EXAMPLE, rule=RULE_CONV_BACKWARD_EXAMPLE),
+        tests("test_conv_backward_example", 2, with_rule_check(TEST_CONV_BACKWARD_EXAMPLE, "conv_backward_example", RULE_CONV_BACKWARD_EXAMPLE)),
         instructions("part3_conv_backward", PART3),
-        answer("conv_backward_naive", CONV_BACKWARD),
-        tests("test_conv_backward_naive", 4, TEST_CONV_BACKWARD),
+        answer("conv_backward_naive", CONV_BACKWARD, rule=RULE_CONV_BACKWARD),
+        tests("test_conv_backward_naive", 4, with_rule_check(TEST_CONV_BACKWARD, "conv_backward_naive", RULE_CONV_BACKWARD)),
         instructions("part4_gradient_check", PART4),
-        answer("conv_gradient_check", GRADIENT_CHECK),
-        tests("test_conv_gradient_check", 2, TEST_GRADIENT_CHECK),
+        answer("conv_gradient_check", GRADIENT_CHECK, rule=RULE_GRADIENT_CHECK),
+        tests("test_conv_gradient_check", 2, with_rule_check(TEST_GRADIENT_CHECK, "conv_gradient_check", RULE_GRADIENT_CHECK)),
         locked_code("run_gradient_check", RUN_GRADIENT_CHECK),
         instructions("part5_maxpool_forward", PART5),
-        answer("maxpool_forward_naive", MAXPOOL_FORWARD),
-        tests("test_maxpool_forward_naive", 2, TEST_MAXPOOL_FORWARD),
+        answer("maxpool_forward_naive", MAXPOOL_FORWARD, rule=RULE_MAXPOOL_FORWARD),
+        tests("test_maxpool_forward_naive", 2, with_rule_check(TEST_MAXPOOL_FORWARD, "maxpool_forward_naive", RULE_MAXPOOL_FORWARD)),
         instructions("part6_maxpool_backward", PART6),
-        answer("maxpool_backward_naive", MAXPOOL_BACKWARD),
-        tests("test_maxpool_backward_naive", 3, TEST_MAXPOOL_BACKWARD),
+        answer("maxpool_backward_naive", MAXPOOL_BACKWARD, rule=RULE_MAXPOOL_BACKWARD),
+        tests("test_maxpool_backward_naive", 3, with_rule_check(TEST_MAXPOOL_BACKWARD, "maxpool_backward_naive", RULE_MAXPOOL_BACKWARD)),
         locked_code("run_pool_check", RUN_POOL_CHECK),
         instructions("part7_written", PART7),
         written("written_answers", 3, WRITTEN),

@@ -14,10 +14,35 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
+from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
+                      with_rule_check, written)
 
 ASSIGNMENT = "hog_features"
 NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
+
+# --------------------------------------------------------------------------
+# Exercise rules: what each answer must not use. One constant per answer writes the cell's
+# metadata (grading enforces the rule: autograder/rules.py) and the check at the top of its
+# test cell (cnnlib.checks.check_rule). All answers run in one kernel while grading, so the
+# library's HOG is missing for every one of them, digit_features included.
+# --------------------------------------------------------------------------
+
+#: The library's HOG (and its building blocks), the widgets built on it, scikit-image's hog.
+HOG_LIBRARIES = ["cnnlib.hog", "cnnlib.widgets", "skimage.feature.hog"]
+_NOT_AVAILABLE = "cnnlib.hog (hog and its building blocks) and skimage.feature.hog are not available"
+RULE_IMAGE_GRADIENTS = {"forbid": HOG_LIBRARIES, "rule": f"compute the gradients yourself with NumPy: {_NOT_AVAILABLE}"}
+RULE_CELL_HISTOGRAMS = {"forbid": HOG_LIBRARIES, "rule": f"build the histograms yourself with NumPy: {_NOT_AVAILABLE}"}
+RULE_NORMALIZE_BLOCKS = {"forbid": HOG_LIBRARIES, "rule": f"normalise the blocks yourself with NumPy: {_NOT_AVAILABLE}"}
+RULE_HOG_FEATURES = {"forbid": HOG_LIBRARIES, "rule": f"chain your own functions of parts 1-3: {_NOT_AVAILABLE}"}
+RULE_DIGIT_FEATURES = {"forbid": HOG_LIBRARIES,
+                       "rule": f"use your own hog_features, one digit at a time: {_NOT_AVAILABLE}"}
+
+#: Digits test_digit_features uses while grading (stratified, 250 per class; 2,000 train and 500
+#: test per split), so that one submission's features take seconds even with slow loops.
+#: Measured with cnnlib's HOG on both splits: 4x4 or 7x7 cells with 2x2 blocks reach 0.95-0.98,
+#: the pedestrian defaults (8x8 cells, 3x3 blocks) 0.91-0.93 and raw pixels 0.86-0.88, so the
+#: bar of 94% separates HOG that fits digits from the rest as it does on all 5,000 digits.
+GRADING_DIGITS = 2500
 
 
 # --------------------------------------------------------------------------
@@ -53,8 +78,10 @@ to classify handwritten digits with a linear classifier.
   delete the `raise NotImplementedError()` line. Keep the names and the
   arguments: the grader calls them exactly like that.
 - Parts 1-4 are NumPy exercises: do not call `cnnlib.hog` or
-  `skimage.feature` in your answers (the tests check this). In part 6 you
-  *should* use the library.
+  `skimage.feature` in your answers, and in part 6 use your own `hog_features`.
+  Each test cell starts by checking this rule; while grading, the library's HOG
+  does not exist in your kernel, so an answer that calls it fails. The cells
+  that compare with the library or draw its pictures are skipped while grading.
 - Under every answer there is a test cell. Run it: each check prints `ok: ...`
   or stops with what it expected, what it got, and often the *likely mistake*.
   When grading, hidden tests with other image sizes and parameters are added,
@@ -76,6 +103,7 @@ except ImportError:
     importlib.invalidate_caches()
     import cnnlib
 
+import os
 import types
 
 import numpy as np
@@ -747,13 +775,16 @@ finally:
 
 OWN_PIPELINE = r'''
 # Not graded: your complete pipeline (your own parts 1-3) against scikit-image.
-from skimage import data
-from skimage.feature import hog as skimage_hog
+if os.environ.get("NBGRADER_EXECUTION"):  # set while grading
+    print("skipped while grading: it compares with skimage.feature.hog, which the rules hide")
+else:
+    from skimage import data
+    from skimage.feature import hog as skimage_hog
 
-camera = data.camera()[100:228, 180:308]        # a 128x128 crop of a classic test photo
-mine = hog_features(camera, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
-theirs = skimage_hog(camera, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
-print(f"{mine.size} features; largest difference from skimage.feature.hog: {np.abs(mine - theirs).max():.2g}")
+    camera = data.camera()[100:228, 180:308]        # a 128x128 crop of a classic test photo
+    mine = hog_features(camera, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+    theirs = skimage_hog(camera, pixels_per_cell=(8, 8), cells_per_block=(2, 2))
+    print(f"{mine.size} features; largest difference from skimage.feature.hog: {np.abs(mine - theirs).max():.2g}")
 '''
 
 PICTURE_MD = r"""
@@ -768,29 +799,32 @@ strokes; flat regions stay dark.
 
 PICTURE = r'''
 # Not graded: HOG pictures of a photo and of a few digits.
-import cnnlib.hog as library_hog
-from skimage import data
-from cnnlib.data import load_mnist
+if os.environ.get("NBGRADER_EXECUTION"):  # set while grading
+    print("skipped while grading: it draws with cnnlib.hog, which the rules hide")
+else:
+    import cnnlib.hog as library_hog
+    from skimage import data
+    from cnnlib.data import load_mnist
 
-photo = data.camera()
-_, photo_hog = library_hog.hog(photo, pixels_per_cell=(16, 16), cells_per_block=(2, 2), visualize=True)
-images, labels = load_mnist("train-5k")          # 5,000 real MNIST digits, sorted by label
-examples = images[[0, 1500, 3000, 4500]]         # a 0, a 3, a 6 and a 9
+    photo = data.camera()
+    _, photo_hog = library_hog.hog(photo, pixels_per_cell=(16, 16), cells_per_block=(2, 2), visualize=True)
+    images, labels = load_mnist("train-5k")          # 5,000 real MNIST digits, sorted by label
+    examples = images[[0, 1500, 3000, 4500]]         # a 0, a 3, a 6 and a 9
 
-fig, axes = plt.subplots(2, 5, figsize=(13, 5.5))
-axes[0, 0].imshow(photo, cmap="gray")
-axes[0, 0].set_title("image")
-axes[1, 0].imshow(photo_hog, cmap="magma")
-axes[1, 0].set_title("HOG, 16x16 cells")
-for column, digit in enumerate(examples, start=1):
-    _, digit_hog = library_hog.hog(digit, pixels_per_cell=(4, 4), cells_per_block=(2, 2), visualize=True)
-    axes[0, column].imshow(digit, cmap="gray")
-    axes[1, column].imshow(digit_hog, cmap="magma")
-    axes[1, column].set_title("HOG, 4x4 cells")
-for axis in axes.ravel():
-    axis.axis("off")
-plt.tight_layout()
-plt.show()
+    fig, axes = plt.subplots(2, 5, figsize=(13, 5.5))
+    axes[0, 0].imshow(photo, cmap="gray")
+    axes[0, 0].set_title("image")
+    axes[1, 0].imshow(photo_hog, cmap="magma")
+    axes[1, 0].set_title("HOG, 16x16 cells")
+    for column, digit in enumerate(examples, start=1):
+        _, digit_hog = library_hog.hog(digit, pixels_per_cell=(4, 4), cells_per_block=(2, 2), visualize=True)
+        axes[0, column].imshow(digit, cmap="gray")
+        axes[1, column].imshow(digit_hog, cmap="magma")
+        axes[1, column].set_title("HOG, 4x4 cells")
+    for axis in axes.ravel():
+        axis.axis("off")
+    plt.tight_layout()
+    plt.show()
 '''
 
 PART5 = r"""
@@ -864,14 +898,16 @@ Now the point of it all. We train the *same* linear classifier (a linear SVM,
 1,000 held-out digits: once on the raw pixels, once on HOG features.
 
 Write `digit_features(images)` that turns a stack of 28×28 digits into HOG
-vectors, one row per digit. Here you **should** use the library: `cnnlib.hog.hog`
-gives the same numbers as your `hog_features` but takes the whole stack
-`(N, 28, 28)` at once and is fast (about 0.5 s for 5,000 digits):
+vectors, one row per digit, with **your own** `hog_features` of part 4: call it
+on every digit and stack the vectors into one array,
 
 ```python
-import cnnlib.hog
-cnnlib.hog.hog(images, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(3, 3))   # -> (N, D)
+np.stack([hog_features(image, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(3, 3))
+          for image in images])                                                    # -> (N, D)
 ```
+
+(The library's `cnnlib.hog.hog` computes the same numbers for a whole stack at once,
+but your answers must not use it.)
 
 Your job is to **choose the parameters**. The defaults were designed for
 64×128 pedestrians: on a 28×28 digit, 8×8 cells leave 4 rows and columns out
@@ -880,15 +916,13 @@ accuracies, and the cell after it lets you experiment. To pass, your
 features must reach **at least 94% held-out accuracy** and beat raw pixels by
 at least 2 points. The grader also checks another random split of the
 digits, so do not tune to one split by luck; keep `D` below a few thousand so
-it stays fast.
+it stays fast. While grading, each split uses 2,500 of the digits (2,000 to train,
+500 to test), so that your loops finish in seconds; the bar stays the same.
 
 **Shapes.** `images`: `(N, 28, 28)` uint8 → `(N, D)` float.
 """
 
 DIGIT_FEATURES = r'''
-import cnnlib.hog
-
-
 def digit_features(images):
     """HOG features of a stack of 28x28 digits.
 
@@ -903,38 +937,44 @@ def digit_features(images):
     ### BEGIN SOLUTION
     # 4x4-pixel cells give a 7x7 grid and 6x6 overlapping blocks: D = 6 * 6 * 2 * 2 * 9 = 1296.
     images = np.asarray(images, dtype=np.float64)
-    return cnnlib.hog.hog(images, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2),
-                          block_norm="L2-Hys")
+    features = [hog_features(image, orientations=9, pixels_per_cell=(4, 4), cells_per_block=(2, 2),
+                             block_norm="L2-Hys") for image in images]
+    return np.stack(features).reshape(len(images), -1)
     ### END SOLUTION
 '''
 
 CLASSIFY = r'''
 # Not graded: the experiment. Change digit_features above, run it, then run this cell again.
-import time
+if os.environ.get("NBGRADER_EXECUTION"):  # set while grading
+    print("skipped while grading: the test above grades digit_features")
+else:
+    import time
 
-from sklearn.svm import LinearSVC
-from cnnlib.data import load_mnist, train_val_split
+    from sklearn.svm import LinearSVC
+    from cnnlib.data import load_mnist, train_val_split
 
-images, labels = load_mnist("train-5k")                       # 5,000 digits, 500 per class
-train_images, test_images, train_labels, test_labels = train_val_split(
-    images, labels, val_fraction=0.2, seed=0)                 # stratified: 400 / 100 per class
-
-
-def held_out_accuracy(train_features, test_features):
-    classifier = LinearSVC(C=0.1, dual=True, random_state=0).fit(train_features, train_labels)
-    return classifier.score(test_features, test_labels)
+    images, labels = load_mnist("train-5k")                       # 5,000 digits, 500 per class
+    train_images, test_images, train_labels, test_labels = train_val_split(
+        images, labels, val_fraction=0.2, seed=0)                 # stratified: 400 / 100 per class
 
 
-start = time.perf_counter()
-pixels_accuracy = held_out_accuracy(train_images.reshape(len(train_images), -1) / 255,
-                                    test_images.reshape(len(test_images), -1) / 255)
-train_hog, test_hog = digit_features(train_images), digit_features(test_images)
-hog_accuracy = held_out_accuracy(train_hog, test_hog)
-print(f"raw pixels (784 numbers):     {pixels_accuracy:.1%} of {len(test_labels)} held-out digits")
-print(f"HOG ({train_hog.shape[1]} numbers): {hog_accuracy:.1%}     ({time.perf_counter() - start:.1f} s)")
+    def held_out_accuracy(train_features, test_features):
+        classifier = LinearSVC(C=0.1, dual=True, random_state=0).fit(train_features, train_labels)
+        return classifier.score(test_features, test_labels)
+
+
+    start = time.perf_counter()
+    pixels_accuracy = held_out_accuracy(train_images.reshape(len(train_images), -1) / 255,
+                                        test_images.reshape(len(test_images), -1) / 255)
+    train_hog, test_hog = digit_features(train_images), digit_features(test_images)
+    hog_accuracy = held_out_accuracy(train_hog, test_hog)
+    print(f"raw pixels (784 numbers):     {pixels_accuracy:.1%} of {len(test_labels)} held-out digits")
+    print(f"HOG ({train_hog.shape[1]} numbers): {hog_accuracy:.1%}     ({time.perf_counter() - start:.1f} s)")
 '''
 
 TEST_DIGIT_FEATURES = r'''
+import os
+
 from sklearn.svm import LinearSVC
 from cnnlib.data import load_mnist, train_val_split
 
@@ -943,10 +983,15 @@ check_true("the answer cell above defines a function digit_features",
            "no function named digit_features was found: did its cell run without errors, "
            "with the def line unchanged?")
 all_images, all_labels = load_mnist("train-5k")
+GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))  # while grading: GRADING_DIGITS digits per split
 
 
 def check_split(seed, minimum=0.94, margin=0.02):
-    train_x, test_x, train_y, test_y = train_val_split(all_images, all_labels, val_fraction=0.2, seed=seed)
+    images, labels = all_images, all_labels
+    if GRADING:  # a stratified part of the digits, so that grading stays fast
+        images, _, labels, _ = train_val_split(all_images, all_labels,
+                                               val_fraction=1 - GRADING_DIGITS / len(all_images), seed=seed)
+    train_x, test_x, train_y, test_y = train_val_split(images, labels, val_fraction=0.2, seed=seed)
     train_f, test_f = digit_features(train_x), digit_features(test_x)
     check_shape(f"features of the {len(train_x)} training digits", train_f,
                 (len(train_x), np.shape(train_f)[-1] if np.ndim(train_f) == 2 else -1),
@@ -1020,17 +1065,17 @@ def build():
         instructions("intro", INTRO),
         locked_code("setup", SETUP),
         instructions("part1_gradients", PART1),
-        answer("image_gradients", IMAGE_GRADIENTS),
-        tests("test_image_gradients", 3, TEST_IMAGE_GRADIENTS),
+        answer("image_gradients", IMAGE_GRADIENTS, rule=RULE_IMAGE_GRADIENTS),
+        tests("test_image_gradients", 3, with_rule_check(TEST_IMAGE_GRADIENTS, "image_gradients", RULE_IMAGE_GRADIENTS)),
         instructions("part2_cell_histograms", PART2),
-        answer("cell_histograms", CELL_HISTOGRAMS),
-        tests("test_cell_histograms", 3, TEST_CELL_HISTOGRAMS),
+        answer("cell_histograms", CELL_HISTOGRAMS, rule=RULE_CELL_HISTOGRAMS),
+        tests("test_cell_histograms", 3, with_rule_check(TEST_CELL_HISTOGRAMS, "cell_histograms", RULE_CELL_HISTOGRAMS)),
         instructions("part3_normalize_blocks", PART3),
-        answer("normalize_blocks", NORMALIZE_BLOCKS),
-        tests("test_normalize_blocks", 3, TEST_NORMALIZE_BLOCKS),
+        answer("normalize_blocks", NORMALIZE_BLOCKS, rule=RULE_NORMALIZE_BLOCKS),
+        tests("test_normalize_blocks", 3, with_rule_check(TEST_NORMALIZE_BLOCKS, "normalize_blocks", RULE_NORMALIZE_BLOCKS)),
         instructions("part4_hog_features", PART4),
-        answer("hog_features", HOG_FEATURES),
-        tests("test_hog_features", 2, TEST_HOG_FEATURES),
+        answer("hog_features", HOG_FEATURES, rule=RULE_HOG_FEATURES),
+        tests("test_hog_features", 2, with_rule_check(TEST_HOG_FEATURES, "hog_features", RULE_HOG_FEATURES)),
         free_code("own-pipeline", OWN_PIPELINE),
         instructions("hog_picture", PICTURE_MD),
         free_code("hog-picture", PICTURE),
@@ -1040,8 +1085,9 @@ def build():
         answer("MNIST_HOG_LENGTH", MNIST_LENGTH),
         tests("test_MNIST_HOG_LENGTH", 1, TEST_MNIST_LENGTH),
         instructions("part6_digits", PART6),
-        answer("digit_features", DIGIT_FEATURES),
-        tests("test_digit_features", 2, TEST_DIGIT_FEATURES),
+        answer("digit_features", DIGIT_FEATURES, rule=RULE_DIGIT_FEATURES),
+        tests("test_digit_features", 2, with_rule_check(
+            TEST_DIGIT_FEATURES.replace("GRADING_DIGITS", str(GRADING_DIGITS)), "digit_features", RULE_DIGIT_FEATURES)),
         free_code("classify-digits", CLASSIFY),
         instructions("part7_question", PART7),
         written("explain_hog_vs_pixels", 2, WRITTEN),

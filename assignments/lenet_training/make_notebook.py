@@ -34,7 +34,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
 from _builder import render as _render  # noqa: E402
-from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
+from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
+                      with_rule_check, written)
 
 HERE = Path(__file__).resolve().parent
 ASSIGNMENT = HERE.name
@@ -49,6 +50,20 @@ GRADING_TIME_LIMIT = 20
 #: Accuracy on held-out digits (the official MNIST test set when installed) -> points of test_trained_lenet5 (first band reached).
 ACCURACY_BANDS = ((0.85, 4), (0.70, 3), (0.50, 2), (0.25, 1))
 ACCURACY_POINTS = 4
+
+# Exercise rules: what each answer must not use. One constant per answer writes the cell's
+# metadata (grading enforces the rule: autograder/rules.py) and the check at the top of its
+# test cell (cnnlib.checks.check_rule). The instructor's cells that run in the student's kernel
+# need cnnlib.nn, cnnlib.data, cnnlib.optim and cnnlib.train.evaluate: those stay available.
+RULE_BUILD_LENET5 = {
+    "forbid": ["cnnlib.models.lenet5"],
+    "rule": "build the network yourself from cnnlib.nn layers: cnnlib.models.lenet5 is not available",
+}
+RULE_TRAIN_STEP = {
+    "forbid": ["cnnlib.train.train_step", "cnnlib.train.fit", "cnnlib.demo", "cnnlib.widgets.training"],
+    "rule": ("write the step yourself (zero_grad, forward, softmax_cross_entropy, backward, step): "
+             "cnnlib.train.train_step and fit (and the demos built on them) are not available"),
+}
 
 
 # ----------------------------------------------------------------------------
@@ -89,7 +104,8 @@ digits. The saved weights are then scored on digits you never see.
   also runs hidden tests.
 - Use `cnnlib`'s layers, losses and optimizers, but not `cnnlib.models.lenet5`
   or `cnnlib.train.train_step` / `fit` in your answers: writing them is the
-  exercise (the tests compare against them).
+  exercise (the tests compare against them). Each test cell starts by checking
+  this rule; while grading, these functions do not exist in your kernel.
 - Before you submit: *Kernel → Restart & Run All*, and check that the training
   cell finished and no cell stopped with an error.
 """
@@ -591,11 +607,11 @@ def build():
         instructions("intro", INTRO),
         locked_code("setup", SETUP),
         instructions("part1_network", PART1),
-        answer("build_lenet5", BUILD_LENET5),
-        tests("test_build_lenet5", 3, TEST_BUILD_LENET5),
+        answer("build_lenet5", BUILD_LENET5, rule=RULE_BUILD_LENET5),
+        tests("test_build_lenet5", 3, with_rule_check(TEST_BUILD_LENET5, "build_lenet5", RULE_BUILD_LENET5)),
         instructions("part2_train_step", PART2),
-        answer("train_step", TRAIN_STEP),
-        tests("test_train_step", 3, TEST_TRAIN_STEP),
+        answer("train_step", TRAIN_STEP, rule=RULE_TRAIN_STEP),
+        tests("test_train_step", 3, with_rule_check(TEST_TRAIN_STEP, "train_step", RULE_TRAIN_STEP)),
         instructions("part3_data", PART3),
         locked_code("load_data", DATA),
         instructions("part3_training", HYPER.format(batch=batch, lr=lr, limit=GRADING_TIME_LIMIT, bands=_bands_table())),

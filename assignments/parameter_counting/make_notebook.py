@@ -17,10 +17,28 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import answer, free_code, instructions, locked_code, main, notebook, tests, written  # noqa: E402
+from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
+                      with_rule_check, written)
 
 ASSIGNMENT = "parameter_counting"
 NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
+
+# --------------------------------------------------------------------------
+# Exercise rules: what each function answer must not use. One constant per answer writes the
+# cell's metadata (grading enforces the rule: autograder/rules.py) and the check at the top of
+# its test cell (cnnlib.checks.check_rule). The numbers (S2_C3_WEIGHTS, ...) declare no rule of
+# their own, but they run in the same kernel: while grading, cnnlib's layers are missing for them too.
+# --------------------------------------------------------------------------
+
+#: cnnlib's layers (their output_shape and parameters), nn.count_parameters, nn.summary, the
+#: output-size helpers of cnnlib.conv and cnnlib.pool, the models and widgets, and torch.
+LAYER_LIBRARIES = ["cnnlib.nn", "cnnlib.conv", "cnnlib.pool", "cnnlib.models", "cnnlib.widgets", "torch"]
+_NOT_AVAILABLE = ("cnnlib's layers and helpers (cnnlib.nn with count_parameters and summary, cnnlib.conv, "
+                  "cnnlib.pool, cnnlib.models, cnnlib.widgets) and torch are not available")
+RULE_CONV_OUTPUT_SHAPE = {"forbid": LAYER_LIBRARIES, "rule": f"write the formula yourself: {_NOT_AVAILABLE}"}
+RULE_POOL_OUTPUT_SHAPE = {"forbid": LAYER_LIBRARIES, "rule": f"write the formula yourself: {_NOT_AVAILABLE}"}
+RULE_CONV_PARAM_COUNT = {"forbid": LAYER_LIBRARIES, "rule": f"count with your own formula: {_NOT_AVAILABLE}"}
+RULE_LINEAR_PARAM_COUNT = {"forbid": LAYER_LIBRARIES, "rule": f"count with your own formula: {_NOT_AVAILABLE}"}
 
 
 def constant(name, comment, solution):
@@ -82,6 +100,8 @@ example that motivates convolution in the first place.
   delete the `raise NotImplementedError()` line. Keep the names and the
   arguments. Write the formulas yourself: the tests of parts 1-2 check that you
   do not call `cnnlib` (you will use it to *check* your answers in part 3).
+  While grading, cnnlib's layers and output-size helpers do not exist in your
+  kernel (for the numbers too), so an answer that calls them fails.
 - Numbers you are asked for (in CAPITALS) go into their own cell as
   `NAME = ...`. Work them out by hand or with a short expression; you may also
   call your own functions, but then a bug in a function costs points twice.
@@ -114,6 +134,7 @@ except ImportError:
     import cnnlib
 
 import numbers
+import os
 import types
 
 import numpy as np
@@ -627,31 +648,34 @@ predict (not graded: use it to find your own mistakes).
 
 LENET_CHECK = r'''
 # Not graded: your functions against the table cnnlib computes by running the model.
-from cnnlib import nn
-from cnnlib.models import lenet5
+if os.environ.get("NBGRADER_EXECUTION"):  # set while grading
+    print("skipped while grading: it runs cnnlib's layers, which the rules hide")
+else:
+    from cnnlib import nn
+    from cnnlib.models import lenet5
 
-model = lenet5("modern")
-table = nn.summary(model, (1, 32, 32))
-print(table)
-print()
-shape = (1, 32, 32)
-for (name, kind, real_shape, real_count), layer in zip(table.rows, model.layers):
-    try:
-        if kind == "Conv2d":
-            mine = (conv_output_shape(shape, layer.out_channels, layer.kernel_size, layer.stride, layer.padding),
-                    conv_param_count(layer.in_channels, layer.out_channels, layer.kernel_size))
-        elif kind == "MaxPool2d":
-            mine = (pool_output_shape(shape, layer.kernel_size, layer.stride), 0)
-        elif kind == "Linear":
-            mine = ((layer.out_features,), linear_param_count(layer.in_features, layer.out_features))
-        else:
-            mine = (tuple(real_shape), 0)
-    except Exception as error:             # a function that does not work yet
-        mine = (f"error: {error!r}", "?")
-    verdict = "ok" if (mine[0] == tuple(real_shape) and mine[1] == real_count) else "<-- differs"
-    print(f"{name:8s} yours: {str(mine[0]):16s} {str(mine[1]):>8s}   cnnlib: {str(tuple(real_shape)):16s} "
-          f"{real_count:>8,}   {verdict}")
-    shape = tuple(real_shape)
+    model = lenet5("modern")
+    table = nn.summary(model, (1, 32, 32))
+    print(table)
+    print()
+    shape = (1, 32, 32)
+    for (name, kind, real_shape, real_count), layer in zip(table.rows, model.layers):
+        try:
+            if kind == "Conv2d":
+                mine = (conv_output_shape(shape, layer.out_channels, layer.kernel_size, layer.stride, layer.padding),
+                        conv_param_count(layer.in_channels, layer.out_channels, layer.kernel_size))
+            elif kind == "MaxPool2d":
+                mine = (pool_output_shape(shape, layer.kernel_size, layer.stride), 0)
+            elif kind == "Linear":
+                mine = ((layer.out_features,), linear_param_count(layer.in_features, layer.out_features))
+            else:
+                mine = (tuple(real_shape), 0)
+        except Exception as error:             # a function that does not work yet
+            mine = (f"error: {error!r}", "?")
+        verdict = "ok" if (mine[0] == tuple(real_shape) and mine[1] == real_count) else "<-- differs"
+        print(f"{name:8s} yours: {str(mine[0]):16s} {str(mine[1]):>8s}   cnnlib: {str(tuple(real_shape)):16s} "
+              f"{real_count:>8,}   {verdict}")
+        shape = tuple(real_shape)
 '''
 
 S2_C3 = ("C3 as an ordinary convolution: 16 filters of 5x5 over all 6 S2 maps, weights only (no biases).",
@@ -883,16 +907,16 @@ def build():
         instructions("intro", INTRO),
         locked_code("setup", SETUP),
         instructions("part1_conv_shape", PART1),
-        answer("conv_output_shape", CONV_OUTPUT_SHAPE),
-        tests("test_conv_output_shape", 3, TEST_CONV_OUTPUT_SHAPE),
+        answer("conv_output_shape", CONV_OUTPUT_SHAPE, rule=RULE_CONV_OUTPUT_SHAPE),
+        tests("test_conv_output_shape", 3, with_rule_check(TEST_CONV_OUTPUT_SHAPE, "conv_output_shape", RULE_CONV_OUTPUT_SHAPE)),
         instructions("part1_pool_shape", PART1_POOL),
-        answer("pool_output_shape", POOL_OUTPUT_SHAPE),
-        tests("test_pool_output_shape", 2, TEST_POOL_OUTPUT_SHAPE),
+        answer("pool_output_shape", POOL_OUTPUT_SHAPE, rule=RULE_POOL_OUTPUT_SHAPE),
+        tests("test_pool_output_shape", 2, with_rule_check(TEST_POOL_OUTPUT_SHAPE, "pool_output_shape", RULE_POOL_OUTPUT_SHAPE)),
         instructions("part2_counts", PART2),
-        answer("conv_param_count", CONV_PARAM_COUNT),
-        tests("test_conv_param_count", 2, TEST_CONV_PARAM_COUNT),
-        answer("linear_param_count", LINEAR_PARAM_COUNT),
-        tests("test_linear_param_count", 2, TEST_LINEAR_PARAM_COUNT),
+        answer("conv_param_count", CONV_PARAM_COUNT, rule=RULE_CONV_PARAM_COUNT),
+        tests("test_conv_param_count", 2, with_rule_check(TEST_CONV_PARAM_COUNT, "conv_param_count", RULE_CONV_PARAM_COUNT)),
+        answer("linear_param_count", LINEAR_PARAM_COUNT, rule=RULE_LINEAR_PARAM_COUNT),
+        tests("test_linear_param_count", 2, with_rule_check(TEST_LINEAR_PARAM_COUNT, "linear_param_count", RULE_LINEAR_PARAM_COUNT)),
         instructions("part3_lenet", PART3),
         constant("S2_C3_WEIGHTS", *S2_C3),
         constant_tests("S2_C3_WEIGHTS", "number", TEST_S2_C3_HIDDEN),
