@@ -367,3 +367,49 @@ def test_answer_source_wins_over_inspect(capsys):
     """)
     with pytest.raises(CheckFailure, match="torch"):
         check_rule(honest, ["torch"], "no torch")
+
+
+def test_overlay_through_the_real_sandbox(tmp_path):
+    """The grader's own bubblewrap command line, with AUTOGRADER_EXTRA_BINDS naming prepare's file."""
+    from autograder import sandbox
+
+    if not hasattr(sandbox, "extra_binds") or not _bwrap_ok():
+        pytest.skip("needs bubblewrap and the sandbox's AUTOGRADER_EXTRA_BINDS")
+    binds_file = rules.prepare(ROOT / "assignments" / "conv_backprop", tmp_path / "grading-run")
+    workdir = tmp_path / "student"
+    workdir.mkdir()
+    os.chmod(workdir, 0o777)
+    connection = tmp_path / "connection" / "kernel.json"
+    connection.parent.mkdir()
+    connection.write_text(json.dumps({"transport": "ipc"}))
+    script = textwrap.dedent("""
+        import importlib, numpy as np
+        from cnnlib.conv import correlate2d
+        print("correlate2d", correlate2d(np.ones((3, 3)), np.ones((2, 2))).sum())
+        for route in (lambda: importlib.import_module("cnnlib." + "conv").conv2d_forward(1),
+                      lambda: __import__("cnnlib.functional", fromlist=["x"]).maxpool2d_forward(1),
+                      lambda: __import__("scipy.signal"),
+                      lambda: __import__("torch")):
+            try:
+                route()
+                print("RAN")
+            except Exception as error:
+                print(type(error).__name__, error)
+    """)
+    old = os.environ.get("AUTOGRADER_EXTRA_BINDS")
+    os.environ["AUTOGRADER_EXTRA_BINDS"] = str(binds_file)
+    try:
+        command = sandbox.bwrap_command([sys.executable, "-c", script], workdir, connection)
+    finally:
+        if old is None:
+            os.environ.pop("AUTOGRADER_EXTRA_BINDS")
+        else:
+            os.environ["AUTOGRADER_EXTRA_BINDS"] = old
+    fds = [int(command[i + 1]) for i, arg in enumerate(command) if arg == "--file"]  # font lists
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, pass_fds=fds)
+    for fd in fds:
+        os.close(fd)
+    assert "correlate2d 16.0" in done.stdout, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()[1:]
+    assert len(lines) == 4 and "RAN" not in lines, done.stdout
+    assert all(line.startswith("ForbiddenByRule") and "conv_forward_naive's rule" in line for line in lines), lines
