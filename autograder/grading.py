@@ -75,13 +75,13 @@ c.Execute.timeout = {timeout}
 c.Execute.error_on_timeout = timeout_error({timeout})
 c.GuardedExecute.notebook_timeout = {notebook_timeout}
 os.environ["AUTOGRADER_MEMORY_LIMIT"] = "{memory_limit}"  # read by the kernel's sandbox
-'''
-
-
 os.environ["AUTOGRADER_DISK_LIMIT"] = "{disk_limit}"  # --disk-limit
 os.environ["AUTOGRADER_PROCESS_LIMIT"] = "{process_limit}"  # --process-limit
 os.environ["AUTOGRADER_CPU_LIMIT"] = "{cpu_limit}"  # the notebook's time and a margin
 os.environ["AUTOGRADER_SANDBOX"] = "{sandbox}" or os.environ.get("AUTOGRADER_SANDBOX", "auto")
+'''
+
+
 class GradingError(RuntimeError):
     """The batch cannot be graded at all (the instructor's side, not a student's)."""
 
@@ -92,18 +92,18 @@ class Options:
     cell_timeout: int = CELL_TIMEOUT
     notebook_timeout: float = NOTEBOOK_TIMEOUT
     memory_limit: int = MEMORY_LIMIT  # bytes of address space per kernel (0: no limit)
-    log: Callable[[str], None] = print
-
-
     disk_limit: int = DISK_LIMIT  # bytes a kernel may write (0: no limit)
     process_limit: int = PROCESS_LIMIT  # processes and threads per kernel (0: no limit)
     sandbox: str = ""  # the kernels' AUTOGRADER_SANDBOX ("": the environment's, else auto)
-# --- the assignment -------------------------------------------------------------
+    log: Callable[[str], None] = print
 
     @property
     def cpu_limit(self) -> int:
         """Seconds of CPU time per kernel process: the notebook's wall time and a margin."""
         return int(self.notebook_timeout) + CPU_MARGIN if self.notebook_timeout > 0 else 0
+
+
+# --- the assignment -------------------------------------------------------------
 
 @dataclass(frozen=True)
 class GradedCell:
