@@ -1,53 +1,71 @@
 """nbgrader's ``Execute``, hardened for grading untrusted notebooks.
 
 :class:`GuardedExecute` replaces ``Execute`` in ``nbgrader autograde`` (see
-``autograder/nbgrader_config.py``). On top of nbgrader's per-cell timeout it
+``autograder/nbgrader_config.py``). It runs each notebook in **two kernels**:
 
-- **guards the tests**: ahead of every test cell it asks the kernel's
-  ``_autograder_guard`` (``autograder/kernel_boot.py``) to restore numpy,
-  numpy.testing, builtins, cnnlib.checks and IPython's error hooks and to seed
-  ``random`` and ``numpy.random`` (seed from the cell's ``grade_id``); after the
-  test cell it asks what changed while the test ran: a test during which student
-  code patched any of them fails with ``TamperingDetected``;
+- the **student kernel** (the course's ``python3`` kernel spec, started in the
+  sandbox of :mod:`autograder.sandbox`) runs every cell of the submission
+  except the test cells: the answers and whatever else the student wrote;
+- the **checker kernel** (trusted, started here with the grader's own
+  interpreter) runs the instructor's ``setup`` cell and the test cells, from
+  the assignment's source. Before each test cell it takes from the student
+  kernel exactly the names the instructor's answer cells define, as plain data
+  or as proxies (:mod:`autograder.checker`), and it seeds ``random`` and
+  ``numpy.random`` in both kernels (seed from the cell's ``grade_id``), so
+  grading twice gives the same scores. Hidden test source, expected values and
+  the oracles' results stay in the checker: only a call's arguments cross.
+  From the ``### BEGIN HIDDEN TESTS`` line on, messages of the student's own
+  exceptions are withheld, and nothing the student's code prints during a test
+  reaches the notebook.
+
+On top of nbgrader's per-cell timeout it
+
 - **limits the notebook's wall time**: cells share ``notebook_timeout`` seconds;
   a cell cut short by it, or never started, gets ``NotebookTimeoutError``;
 - **caps output**: a cell that prints more than ``cell_output_limit`` bytes (or
   makes the notebook exceed ``notebook_output_limit``) is interrupted and fails
   with ``OutputLimitError``; what it printed beyond the limit is dropped;
-- **survives a dead or stuck kernel**: when the kernel dies during a cell
-  (``os._exit``, ``exit()``, a crash, a signal) or does not stop when interrupted,
-  the notebook is run again in a fresh kernel without that cell (at most
-  ``max_restarts`` times), so only the questions that depend on it are lost;
+- **survives a dead or stuck kernel**: when the student kernel dies during a
+  cell or a test (``os._exit``, ``exit()``, a crash, a signal) or does not stop
+  when interrupted, the notebook is run again in fresh kernels without that
+  cell (at most ``max_restarts`` times), so only the questions that depend on
+  it are lost;
 - names the **memory limit** in every ``MemoryError`` a cell raises.
 
 Every message starts with a name students can search for (``CellTimeoutError``,
 ``NotebookTimeoutError``, ``OutputLimitError``, ``KernelDied``, ``KernelUnresponsive``,
-``TamperingDetected``, ``MemoryError ... (memory limit ...)``) and is written as
-the cell's error output, which nbgrader scores as a failed test.
+``MemoryError ... (memory limit ...)``) and is written as the cell's error
+output, which nbgrader scores as a failed test.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 import zlib
+from pathlib import Path
 from queue import Empty
 
+import nbformat
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import ensure_async, run_sync
 from nbformat import NotebookNode
-from nbgrader import utils
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
-from autograder.sandbox import format_bytes, memory_limit
+from autograder import cells as nbcells
+from autograder.sandbox import explain_limit, format_bytes, memory_limit
 
-GUARD = "_autograder_guard"  # the module kernel_boot.py installs
 NOTICE = "autograder_notice"  # metadata key of the grader's own display outputs
-GUARD_TIMEOUT = 20  # s for the guard's silent request
+REQUEST_TIMEOUT = 20  # s for a silent request to a kernel (start-up, taking the answer names)
+CHECKER = "__import__('autograder.checker').checker"  # the checker's module, as test code reaches it
 CODE_SECONDS = "[autograder] the notebook's cells ran for"  # log line: time spent in student and test code
 
 
@@ -69,8 +87,36 @@ def notice_output(text: str) -> NotebookNode:
                         metadata={NOTICE: True})
 
 
-def is_test(cell) -> bool:
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+is_test = nbcells.is_test
+
+
+def mark_hidden(source: str) -> str:
+    """A test cell's source that tells the checker where its hidden tests start."""
+    lines = source.split("\n")
+    for index, line in enumerate(lines):
+        if line.strip() == nbcells.HIDDEN_BEGIN:
+            indent = line[:len(line) - len(line.lstrip())]
+            lines[index] = f"{indent}{CHECKER}.enter_hidden()  {nbcells.HIDDEN_BEGIN}"
+    return "\n".join(lines)
+
+
+class Plan:
+    """What the checker needs of one notebook: the instructor's setup cells and answer names."""
+
+    def __init__(self, source_nb, submitted_nb):
+        self.setup = [cell.source for cell in source_nb.cells if nbcells.is_setup(cell)]
+        self.cell_of: dict[str, str] = {}  # answer name -> grade_id of the answer cell that defines it
+        for grade_id, names in nbcells.answer_names(source_nb).items():
+            for name in names:
+                self.cell_of.setdefault(name, grade_id)
+        self.tests = {nbcells.grade_id(cell): cell.source for cell in source_nb.cells if nbcells.is_test(cell)}
+        submitted = {nbcells.grade_id(cell): cell.get("source", "") for cell in submitted_nb.cells
+                     if nbcells.is_answer(cell)}
+        self.sources = {name: submitted.get(grade_id, "") for name, grade_id in self.cell_of.items()}
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.cell_of)
 
 
 def seed_of(cell) -> int:
@@ -101,23 +147,38 @@ class GuardedExecute(Execute):
         self._kernel_dirs: list[str] = []
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
         self._code_seconds = 0.0
+        self._plan = Plan(self._source_notebook(resources) or original, original)
         try:
             return self._preprocess_with_restarts(original, resources, km)
         finally:
             # read by the grader (autograder.grading.code_seconds) for the benchmark's overhead figure
             self.log.info("%s %.3f s", CODE_SECONDS, self._code_seconds)
 
+    def _source_notebook(self, resources):
+        """The instructor's version of the notebook being graded (course/source/<id>/<nb>.ipynb)."""
+        info = (resources or {}).get("nbgrader", {})
+        if not info.get("assignment") or not info.get("notebook"):
+            return None
+        path = Path.cwd() / "source" / info["assignment"] / f"{info['notebook']}.ipynb"
+        if not path.is_file():
+            self.log.warning("no source notebook at %s: the checker takes the submission's own setup cells", path)
+            return None
+        return nbformat.read(path, as_version=4)
+
     def _preprocess_with_restarts(self, original, resources, km):
         while True:
             self._output_bytes, self._cell_bytes, self._truncated = 0, {}, {}
             self._give_up = len(self._lost) >= self.max_restarts
             self._dead = None
+            self._checker = None
             try:
                 return super().preprocess(copy.deepcopy(original), resources, km)
             except KernelLost as lost:
                 self.log.warning("Cell %d: %s; running the notebook again without it", lost.index, lost.output["evalue"])
                 self._lost[lost.index] = lost.output
             finally:
+                if self._checker is not None:
+                    run_sync(self._stop_checker)()
                 for folder in self._kernel_dirs:
                     shutil.rmtree(folder, ignore_errors=True)
                 self._kernel_dirs = []
@@ -130,10 +191,9 @@ class GuardedExecute(Execute):
                 return remaining
         return timeout
 
-    def create_kernel_manager(self):
-        """nbclient's kernel manager, talking over Unix sockets, with its connection file (and
-        the sockets) in a folder of its own: the sandbox shows that folder, and only it, to the kernel."""
-        km = super().create_kernel_manager()
+    def _private_ipc(self, km):
+        """Unix sockets, with the connection file in a folder of its own: the sandbox shows that
+        folder, and only it, to the student kernel."""
         if os.name == "posix" and not km.has_kernel:
             km.transport = "ipc"  # no network needed: the sandbox gives the kernel none
             from jupyter_core.paths import jupyter_runtime_dir
@@ -144,6 +204,71 @@ class GuardedExecute(Execute):
             km.connection_file = os.path.join(folder, "kernel.json")
             km.ip = os.path.join(folder, "ipc")
         return km
+
+    def create_kernel_manager(self):
+        """nbclient's kernel manager (the student kernel), on private Unix sockets."""
+        return self._private_ipc(super().create_kernel_manager())
+
+    # -- the checker kernel -------------------------------------------------------
+    async def _start_checker(self):
+        """Start the checker kernel, connect it to the student kernel, run the setup cells."""
+        km = self._private_ipc(AsyncKernelManager(kernel_name="autograder-checker"))
+        # the grader's own interpreter, not the sandboxed kernel spec: this kernel is trusted
+        km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                                           "--HistoryManager.hist_file=:memory:"],
+                                     display_name="autograder checker", language="python")
+        cwd = self.resources.get("metadata", {}).get("path") or None
+        await ensure_async(km.start_kernel(cwd=cwd))
+        kc = km.client()
+        kc.start_channels()
+        await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        self._checker = (km, kc)
+        info = self.km.get_connection_info(session=False)
+        info = {key: value.decode() if isinstance(value, bytes) else value for key, value in info.items()}
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        pid = getattr(process, "pid", None)
+        steps = [f"{CHECKER}.connect({json.dumps(info)!r}, {pid!r})"] + self._plan.setup
+        for code in steps:
+            reply = await self._request(code, kc=kc, timeout=max(REQUEST_TIMEOUT, self.timeout or 0))
+            if reply is None or reply.get("status") != "ok":
+                what = "no answer" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
+                raise RuntimeError(f"the grader's checker kernel could not be prepared ({what})")
+
+    async def _stop_checker(self):
+        km, kc = self._checker
+        self._checker = None
+        try:
+            kc.stop_channels()
+            await ensure_async(km.shutdown_kernel(now=True))
+        except Exception as error:  # a checker that is already gone
+            self.log.debug("stopping the checker: %s", error)
+
+    async def _run_test(self, cell, cell_index, execution_count, store_history):
+        """A test cell in the checker kernel, with the student's answer names fresh."""
+        if self._checker is None:
+            await self._start_checker()
+        km, kc = self._checker
+        before = (f"{CHECKER}.before_test({seed_of(cell)}, {self._plan.names!r}, {self._plan.sources!r})")
+        reply = await self._request("", {"missing": before}, kc=kc, timeout=REQUEST_TIMEOUT)
+        if reply is None:
+            await ensure_async(km.interrupt_kernel())
+            if not await self._alive():
+                return self._lose(cell, cell_index, "KernelDied", "the Python kernel died before this test")
+            return self._lose(cell, cell_index, "KernelUnresponsive",
+                              "the notebook's kernel did not answer the grader before this test")
+        missing = reply.get("user_expressions", {}).get("missing", {})
+        if missing.get("status") != "ok":
+            self.log.warning("Cell %d: taking the answer names failed: %s", cell_index, missing.get("evalue"))
+        source = cell.source
+        cell.source = mark_hidden(source)
+        student = (self.km, self.kc)
+        self.km, self.kc = km, kc  # nbclient runs the cell in whatever kernel these name
+        try:
+            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            self.km, self.kc = student
+            cell.source = source
+        return cell
 
     # -- one cell -----------------------------------------------------------------
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
@@ -160,17 +285,25 @@ class GuardedExecute(Execute):
                                          f"{self.notebook_timeout:g} s time limit")]
             return cell
 
-        restored = []
-        if is_test(cell):
-            restored = await self._guard(f"before({seed_of(cell)})", cell_index)
+        test = is_test(cell)
         cut_by_notebook = self._deadline is not None and self._deadline - time.monotonic() < (self.timeout or 1e9)
         started = time.monotonic()
         try:
-            cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            if test:
+                cell = await self._run_test(cell, cell_index, execution_count, store_history)
+            else:
+                cell = await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         except KernelLost:
             raise
         except Exception as error:  # DeadKernelError, or a kernel that never went idle again
             alive = await self._alive()
+            if test and alive:  # the checker failed, not the student's kernel: this test only
+                self.log.warning("Cell %d: the checker failed (%s: %s)", cell_index, type(error).__name__, error)
+                if self._checker is not None:
+                    await self._stop_checker()
+                cell.outputs.append(error_output("GraderError", "the grader could not run this test "
+                                                 f"({type(error).__name__}); please tell the instructor"))
+                return cell
             what = (("KernelUnresponsive", "the cell did not stop when interrupted at its time limit") if alive else
                     ("KernelDied", "the Python kernel died while this cell ran (os._exit, exit(), a crash, "
                                    "a signal or too much memory)"))
@@ -187,19 +320,15 @@ class GuardedExecute(Execute):
         if timed_out and cut_by_notebook:
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(
                 "NotebookTimeoutError", f"the notebook's {self.notebook_timeout:g} s time limit ran out during this cell")]
+        if test and not await self._alive():
+            return self._lose(cell, cell_index, "KernelDied", "the Python kernel died while this test ran your code "
+                              "(os._exit, exit(), a crash, a signal or too much memory)")
+        if test and timed_out:  # the student's code may still be running the call the test made
+            await ensure_async(self.km.interrupt_kernel())
         if timed_out and not await self._responsive():
             return self._lose(cell, cell_index, "KernelUnresponsive",
                               "the cell did not stop when interrupted at its time limit")
-        self._name_memory_limit(cell)
-        if is_test(cell):
-            changed = await self._guard("after()", cell_index)
-            if changed:
-                cell.outputs.append(error_output(
-                    "TamperingDetected", f"while this test ran, the submission changed {', '.join(changed[:5])}"
-                    + (f" and {len(changed) - 5} more" if len(changed) > 5 else "") + "; this test gets no points"))
-            elif restored:
-                cell.outputs.insert(0, notice_output(
-                    f"before this test the grader restored {', '.join(restored[:5])}, which the submission had changed"))
+        self._name_limits(cell)
         return cell
 
     # nbclient binds its synchronous wrapper to its own coroutine: rebind it to this one
@@ -214,23 +343,32 @@ class GuardedExecute(Execute):
             return cell
         raise KernelLost(cell_index, error_output(ename, f"{reason}; the notebook was run again without this cell"))
 
-    def _name_memory_limit(self, cell):
+    def _name_limits(self, cell):
+        """Errors caused by a limit of the sandbox say which limit."""
         limit = memory_limit()
         for output in cell.outputs:
-            if output.output_type == "error" and output.ename == "MemoryError" and limit > 0:
+            if output.output_type != "error":
+                continue
+            if output.ename == "MemoryError" and limit > 0:
                 output.evalue = (f"{output.evalue} (memory limit: a notebook may use at most "
                                  f"{format_bytes(limit)})").lstrip()
                 output.traceback = [f"MemoryError: {output.evalue}"]
+            named = explain_limit(output.ename, output.evalue)
+            if named is not None:
+                output.ename, output.evalue = named
+                output.traceback = [f"{output.ename}: {output.evalue}"]
 
-    # -- talking to the kernel ----------------------------------------------------
-    async def _request(self, code: str, user_expressions=None, timeout: float = GUARD_TIMEOUT):
-        """Run ``code`` silently; the reply's content, or None if none came in time."""
-        msg_id = await ensure_async(self.kc.execute(code, silent=True, store_history=False,
-                                                    user_expressions=user_expressions or {}))
+    # -- talking to a kernel --------------------------------------------------------
+    async def _request(self, code: str, user_expressions=None, timeout: float = REQUEST_TIMEOUT, kc=None):
+        """Run ``code`` silently (in the student kernel unless ``kc`` says otherwise); the
+        reply's content, or None if none came in time."""
+        kc = kc or self.kc
+        msg_id = await ensure_async(kc.execute(code, silent=True, store_history=False,
+                                               user_expressions=user_expressions or {}))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                msg = await self.kc.shell_channel.get_msg(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+                msg = await kc.shell_channel.get_msg(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
             except Empty:
                 if not await self._alive():
                     return None
@@ -240,6 +378,7 @@ class GuardedExecute(Execute):
         return None
 
     async def _alive(self) -> bool:
+        """Whether the student kernel is alive."""
         try:
             return bool(await ensure_async(self.km.is_alive()))
         except Exception:
@@ -247,25 +386,6 @@ class GuardedExecute(Execute):
 
     async def _responsive(self) -> bool:
         return await self._alive() and await self._request("", timeout=10) is not None
-
-    async def _guard(self, call: str, cell_index: int) -> list[str]:
-        """Call the kernel's guard; what it reports (names of changed objects)."""
-        reply = await self._request("", {"guard": f"__import__({GUARD!r}).{call}"})
-        if reply is None:
-            raise KernelLost(cell_index, error_output(
-                "KernelUnresponsive", "the kernel did not answer the grader before this test; "
-                "the notebook was run again without this cell"))
-        result = reply.get("user_expressions", {}).get("guard", {})
-        if result.get("status") != "ok":
-            return ["the grader's guard of the tests (_autograder_guard), which the submission removed"]
-        text = result.get("data", {}).get("text/plain", "[]")
-        try:
-            import ast
-
-            changed = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            return ["the grader's guard of the tests (_autograder_guard)"]
-        return [str(name) for name in changed] if isinstance(changed, list) else []
 
     # -- output -------------------------------------------------------------------
     def output(self, outs, msg, display_id, cell_index):
