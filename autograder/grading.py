@@ -50,6 +50,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 
+from autograder import rules
 from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
 from autograder.execute import CODE_SECONDS
 from autograder.feedback import (MAX_FEEDBACK_BYTES, MAX_MESSAGE, cut, error_message, find_leaks, name_questions,
@@ -126,6 +127,7 @@ class Assignment:
     secrets: list[str]  # hidden-test lines that must never reach a student
     known_ids: dict[str, set[str]] = field(default_factory=dict)  # notebook -> every grade_id of its source
     gradebook: Path | None = None  # template gradebook with the assignment recorded
+    binds: Path | None = None  # the sandbox's binds that enforce the answers' rules (autograder.rules)
 
     def cells_of(self, notebook: str) -> list[GradedCell]:
         return [cell for cell in self.cells if cell.notebook == notebook]
@@ -168,15 +170,20 @@ def make_template(course: Course, assignment: str, workdir: Path, options: Optio
     if not run.ok:
         raise GradingError(f"nbgrader generate_assignment {assignment} failed: {last_error(run.log)}")
     info.gradebook = root / "gradebook.db"
+    info.binds = rules.prepare(course.source(assignment), workdir)
     return info
 
 
-def make_private_course(root: Path, source: Path, gradebook: Path | None, options: Options) -> None:
-    """A course folder of its own: config with this run's limits, source, gradebook."""
-    write_config(root, PRIVATE_LIMITS.format(timeout=int(options.cell_timeout), memory_limit=int(options.memory_limit),
-                                             notebook_timeout=float(options.notebook_timeout),
-                                             disk_limit=int(options.disk_limit), process_limit=int(options.process_limit),
-                                             cpu_limit=options.cpu_limit, sandbox=options.sandbox))
+def make_private_course(root: Path, source: Path, gradebook: Path | None, options: Options,
+                        binds: Path | None = None) -> None:
+    """A course folder of its own: config with this run's limits (and the rules' binds), source, gradebook."""
+    config = PRIVATE_LIMITS.format(timeout=int(options.cell_timeout), memory_limit=int(options.memory_limit),
+                                   notebook_timeout=float(options.notebook_timeout),
+                                   disk_limit=int(options.disk_limit), process_limit=int(options.process_limit),
+                                   cpu_limit=options.cpu_limit, sandbox=options.sandbox)
+    if binds is not None:  # read by the student kernel's sandbox only; the checker has the whole cnnlib
+        config += f'os.environ["AUTOGRADER_EXTRA_BINDS"] = {str(binds)!r}\n'
+    write_config(root, config)
     copy_assignment(source, root / "source" / source.name)
     if gradebook is not None:
         shutil.copy(gradebook, root / "gradebook.db")
@@ -218,7 +225,7 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
     start = time.monotonic()
     student = student_dir.name
     root = workdir / f"{assignment.name}-{student}"
-    make_private_course(root, assignment.source, assignment.gradebook, options)
+    make_private_course(root, assignment.source, assignment.gradebook, options, assignment.binds)
     submitted = root / "submitted" / student / assignment.name
     problems, notes = intake(assignment, student_dir, submitted)
     logs = out / "logs" / student

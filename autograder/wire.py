@@ -115,7 +115,10 @@ def _encode(value, export, local_ref, depth, budget):
     if isinstance(value, bool):  # bool cannot be subclassed, but np.bool_ is not bool
         return bool.__bool__(value)
     if isinstance(value, int):
-        text = int.__repr__(int.__int__(value))
+        number = int.__int__(value)
+        if number.bit_length() > MAX_DIGITS * 3:  # 3 bits per digit underestimates: stays under MAX_DIGITS
+            raise WireError(f"an int with more than {MAX_DIGITS} digits cannot be passed between the kernels")
+        text = int.__repr__(number)
         if len(text) > MAX_DIGITS:
             raise WireError(f"an int with more than {MAX_DIGITS} digits cannot be passed between the kernels")
         return {"i": text}
