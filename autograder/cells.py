@@ -2,8 +2,8 @@
 
 One home for these questions, used by the grader's steps: a *test* cell
 (graded code, not a solution), an *answer* cell (a solution cell), a
-*setup* cell (the instructor's cell with ``grade_id`` ``setup``, which runs
-in both kernels), a cell's ``grade_id``, and the names an answer cell of the
+*setup* cell (the instructor's cell with ``grade_id`` ``setup`` or marked for
+the checker, which runs in both kernels), a cell's ``grade_id``, and the names an answer cell of the
 instructor's source defines (the names the checker takes from the student).
 """
 
@@ -36,7 +36,11 @@ def is_answer(cell) -> bool:
 
 
 def is_setup(cell) -> bool:
-    return cell.get("cell_type") == "code" and grade_id(cell) == SETUP_ID
+    """An instructor's cell that the checker runs too: the ``setup`` cell, or a cell marked
+    ``"autograder": {"checker": true}`` (e.g. one that loads data the tests use)."""
+    meta = cell.get("metadata", {}).get("autograder", {})
+    marked = isinstance(meta, dict) and meta.get("checker") is True
+    return cell.get("cell_type") == "code" and (grade_id(cell) == SETUP_ID or marked)
 
 
 def defined_names(source: str) -> list[str]:
