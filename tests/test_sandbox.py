@@ -3,7 +3,9 @@
 Fast tests check how the sandbox is put together. Slow tests start real
 kernels through the course's kernel spec (as nbgrader does) and run real
 attacks in them: reading hidden tests, allocating 3 GiB, forking a child that
-outlives the kernel, patching numpy, killing the kernel, flooding output.
+outlives the kernel, patching numpy, cnnlib.checks, builtins and sys.modules in
+the student's kernel (the checker computes the same), reaching the checker
+through a callback, killing the kernel, flooding output.
 """
 
 from __future__ import annotations
@@ -103,10 +105,15 @@ def answer(source, grade_id):
                                                                     "solution": True, "locked": False}})
 
 
-def run(cells, work, **kwargs):
+def run(cells, work, source=None, **kwargs):
+    """Grade ``cells``; ``source``: the instructor's cells (setup, answers, tests) the checker
+    reads, as it reads course/source/ when grading (default: the submission's own cells)."""
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb, _ = executor(**kwargs).preprocess(nb, {"metadata": {"path": str(work)}})
+    grader = executor(**kwargs)
+    if source is not None:
+        grader._source_notebook = lambda resources: nbformat.v4.new_notebook(cells=source)
+    nb, _ = grader.preprocess(nb, {"metadata": {"path": str(work)}})
     return nb
 
 
@@ -206,6 +213,8 @@ def test_output_flood_stops_the_cell(kernel_env):
 
 @pytest.mark.slow
 def test_patches_cannot_make_a_wrong_answer_pass(kernel_env):
+    """Patches made by answer cells, or by an answer while a test calls it, live in the student's
+    kernel only: the test cells run in the checker, whose numpy and IPython are its own."""
     nb = run([
         answer("import numpy as np\nnp.allclose = lambda *a, **k: True\ndef f(x):\n    return x + 1", "f"),
         graded("import numpy as np\nassert np.allclose(f(1), 1)", "test_f_restored"),
@@ -215,15 +224,119 @@ def test_patches_cannot_make_a_wrong_answer_pass(kernel_env):
         graded("assert 1 == 2, 'wrong'", "test_hidden_error"),
     ], kernel_env)
     assert errors(nb.cells[1])[0].startswith("AssertionError")
-    assert any(e.startswith("TamperingDetected") and "numpy.allclose" in e for e in errors(nb.cells[3]))
+    assert errors(nb.cells[3])[0].startswith("AssertionError")  # the patch made during the call changed nothing
     assert errors(nb.cells[5]) and errors(nb.cells[5])[0].startswith("AssertionError")
+
+
+PATCH_EVERYTHING = """
+import builtins, sys, threading, time, types
+import numpy as np
+import cnnlib.checks
+
+def _quiet(*args, **kwargs):
+    return None
+
+def _patch():
+    cnnlib.checks.check_equal = cnnlib.checks.check_true = _quiet
+    sys.modules["cnnlib.checks"] = types.ModuleType("cnnlib.checks")
+    sys.modules["numpy.testing"] = types.ModuleType("numpy.testing")
+    np.allclose = np.array_equal = lambda *args, **kwargs: True
+    builtins.abs = lambda *args: 0
+    builtins.AssertionError = type("Never", (Exception,), {})
+
+def _forever():
+    while True:
+        _patch()
+        time.sleep(0.005)
+
+threading.Thread(target=_forever, daemon=True).start()
+
+def h(x):
+    _patch()
+    return x + 1
+"""
+
+CHECKER_WORLD = """
+import builtins, sys
+import numpy as np
+import numpy.testing
+from cnnlib.checks import CheckFailure, check_equal
+assert h(1) == 2
+world = [np.allclose(h(1), 1), np.array_equal(h(1), 1), abs(-3), builtins.AssertionError.__name__,
+         type(sys.modules["cnnlib.checks"]).__name__, hasattr(sys.modules["numpy.testing"], "assert_allclose")]
+try:
+    check_equal("h(1)", h(1), 1)
+except CheckFailure:
+    world.append("check_equal still fails a wrong answer")
+print(world)
+"""
+
+
+@pytest.mark.slow
+def test_patching_the_student_kernel_changes_nothing_the_checker_computes(kernel_env):
+    """cnnlib.checks, numpy, builtins and sys.modules patched in the student's kernel, once in an
+    answer cell, again during each call and all the time from a thread: the checker computes
+    exactly what it computes for an honest notebook."""
+    honest = run([answer("def h(x):\n    return x + 1", "h"), graded(CHECKER_WORLD, "test_world")], kernel_env)
+    patched = run([answer(PATCH_EVERYTHING, "h"), graded(CHECKER_WORLD, "test_world")], kernel_env)
+    assert errors(honest.cells[1]) == [] and errors(patched.cells[1]) == [], errors(patched.cells[1])
+    assert text(patched.cells[1]) == text(honest.cells[1])
+    assert "False, False, 3, 'AssertionError', 'module', True, 'check_equal still fails" in text(honest.cells[1])
+
+
+SPY = """
+def spy(callback):
+    found = []
+    for name in ("__globals__", "__code__", "__closure__", "__dict__", "__self__", "__wrapped__", "_id",
+                 "_kernel", "data", "forward"):
+        try:
+            found.append(f"{name}: {getattr(callback, name)!r}"[:300])
+        except Exception as error:
+            found.append(f"{name}: {type(error).__name__}")
+    found.append(f"call: {callback()!r}")
+    remote = type(callback)
+    for handle in range(-2, 12):       # forged handles: ids the checker may have handed out
+        try:
+            found.append(f"forged {handle}: {remote(handle, 'function', True)()!r}"[:300])
+        except Exception as error:
+            found.append(f"forged {handle}: {type(error).__name__}")
+    server = __import__("_autograder_student").server
+    for request in [("getattr", 1, "__globals__"), ("getattr", 1, "__code__"), ("setattr", 1, "__code__", 1),
+                    ("call", 1, (), {"x": 1})]:
+        try:
+            found.append(f"{request[0]} {request[2]}: {server.ask(request)!r}"[:300])
+        except Exception as error:
+            found.append(f"{request[0]}: {error}"[:300])
+    return "\\n".join(found)
+"""
+
+
+@pytest.mark.slow
+def test_callbacks_given_to_student_code_are_call_only(kernel_env):
+    """A checker function passed to a student's function (as conv_gradient_check passes forward and
+    backward): the student can call it, and reach nothing of the checker through it."""
+    nb = run([
+        answer(SPY, "spy"),
+        graded("SECRET = 'expected-4242'\n"
+               "def forward(x=None):\n    return [SECRET.upper().lower() == SECRET, 7]\n"
+               "leaked = spy(forward)\n"
+               "print(leaked)\n"
+               "assert 'expected-4242' not in leaked and 'EXPECTED-4242' not in leaked", "test_spy"),
+    ], kernel_env)
+    assert errors(nb.cells[0]) == [] and errors(nb.cells[1]) == [], (errors(nb.cells[0]), errors(nb.cells[1]))
+    shown = text(nb.cells[1])
+    assert "call: [True, 7]" in shown  # calling is what a callback is for
+    for name in ("__globals__", "__code__", "__closure__", "__dict__", "_kernel"):
+        assert f"{name}: AttributeError" in shown, shown
+    assert "code object" not in shown and "SECRET" not in shown and "expected-4242" not in shown
 
 
 @pytest.mark.slow
 def test_test_cells_are_seeded(kernel_env):
+    # the student kernel draws numbers too; test cells run in the checker, seeded per cell
     cells = [nbformat.v4.new_code_cell("import numpy as np, random\nnp.random.rand(5); random.random()"),
-             graded("print(np.random.rand(), random.random())", "test_one"),
-             graded("print(np.random.rand(), random.random())", "test_two")]
+             graded("import numpy as np, random\nprint(np.random.rand(), random.random())", "test_one"),
+             graded("import numpy as np, random\nprint(np.random.rand(), random.random())", "test_two")]
     first, second = run(cells, kernel_env), run(cells, kernel_env)
     assert text(first.cells[1]) == text(second.cells[1]) and text(first.cells[2]) == text(second.cells[2])
     assert text(first.cells[1]) != text(first.cells[2])  # a seed per test cell, not one for all
@@ -231,11 +344,16 @@ def test_test_cells_are_seeded(kernel_env):
 
 @pytest.mark.slow
 def test_rebinding_the_checks_in_the_notebook_does_not_help(kernel_env):
+    # the instructor's setup cell runs in both kernels; the checker takes only the names the
+    # instructor's answer cell defines (ANSWER), so the student's rebinding stays in their kernel
+    setup = nbformat.v4.new_code_cell("from cnnlib.checks import check_true\nimport numpy as np",
+                                      metadata={"nbgrader": {"grade_id": "setup", "locked": True}})
+    test = graded("check_true('ANSWER is 42', ANSWER == 42)\nassert np.allclose(1, 1)", "test_ANSWER")
     nb = run([
-        nbformat.v4.new_code_cell("from cnnlib.checks import check_true\nimport numpy as np"),
+        setup,
         answer("check_true = lambda *args, **kwargs: None\nnp = None\nANSWER = 41", "ANSWER"),
-        graded("check_true('ANSWER is 42', ANSWER == 42)\nassert np.allclose(1, 1)", "test_ANSWER"),
-    ], kernel_env)
+        test,
+    ], kernel_env, source=[setup, answer("ANSWER = 42", "ANSWER"), test])
     (error,) = errors(nb.cells[2])
     assert "ANSWER is 42" in error and not error.startswith(("NameError", "AttributeError"))
 
