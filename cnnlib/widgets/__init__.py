@@ -15,6 +15,10 @@ without a browser) plus a thin builder returning an ipywidgets box:
   tolerance from max pooling, the 1959-2012 timeline, the vision tasks.
 - :mod:`cnnlib.widgets.foundations`: the perceptron, activations, universal
   approximation, depth, losses, mini-batches, gradient shapes.
+- :mod:`cnnlib.widgets.toolkit`: initialisation, normalisation, augmentation,
+  learning-rate schedules, momentum and Adam, training runs.
+- :mod:`cnnlib.widgets.architectures`: parameters and multiply-adds, AlexNet,
+  stacked 3x3 kernels, 1x1 bottlenecks, DenseNet, plain against residual.
 
 Submodules load on first use (``from cnnlib.widgets import convolution``
 works, and so does ``cnnlib.widgets.convolution``), so importing this package
@@ -23,7 +27,7 @@ costs nothing and does not need ipywidgets.
 import importlib
 
 _SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "conv_backprop", "training",
-               "history", "foundations")
+               "history", "foundations", "toolkit", "architectures")
 
 __all__ = list(_SUBMODULES)
 
