@@ -5,7 +5,7 @@ import numpy as np
 
 from . import nn
 
-__all__ = ["lenet5", "LENET5_C3_TABLE", "vgg_mini", "resnet_mini"]
+__all__ = ["lenet5", "LENET5_C3_TABLE", "vgg_mini", "resnet_mini", "basic_block"]
 
 # LeCun et al. (1998), Table I: which S2 maps (rows 0-5) feed which C3 maps
 # (columns 0-15). Maps 0-5 see 3 contiguous S2 maps, 6-11 see 4 contiguous,
