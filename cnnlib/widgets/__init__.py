@@ -19,6 +19,8 @@ without a browser) plus a thin builder returning an ipywidgets box:
   learning-rate schedules, momentum and Adam, training runs.
 - :mod:`cnnlib.widgets.architectures`: parameters and multiply-adds, AlexNet,
   stacked 3x3 kernels, 1x1 bottlenecks, DenseNet, plain against residual.
+- :mod:`cnnlib.widgets.inside`: gradients with respect to the input:
+  activation maximisation and adversarial images (FGSM).
 
 Submodules load on first use (``from cnnlib.widgets import convolution``
 works, and so does ``cnnlib.widgets.convolution``), so importing this package
@@ -27,7 +29,7 @@ costs nothing and does not need ipywidgets.
 import importlib
 
 _SUBMODULES = ("backprop", "convolution", "pooling", "architecture", "hog", "conv_backprop", "training",
-               "history", "foundations", "toolkit", "architectures")
+               "history", "foundations", "inside", "toolkit", "architectures")
 
 __all__ = list(_SUBMODULES)
 
