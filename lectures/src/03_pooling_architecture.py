@@ -42,7 +42,7 @@ cells = [
     - **L2 pooling**: $\sqrt{\sum x^2}$ over the window.
 
     Pooling has **no parameters**, keeps the number of channels, and shrinks height and
-    width: $n_\text{out} = \lfloor (n - k)/s \rfloor + 1$. A small shift of the input often
+    width: $n_\text{out} = \lfloor (n - K)/s \rfloor + 1$ for a $K \times K$ window and stride $s$. A small shift of the input often
     leaves the max unchanged, which gives some invariance to translation.
     """),
     code("""
@@ -76,9 +76,9 @@ cells = [
     ## 3.2 Receptive fields
 
     The **receptive field** of a unit is the patch of the input image it depends on. A
-    $k \times k$ layer widens it by $(k - 1)$ times the **jump** $j$ (the distance in input
+    $K \times K$ layer widens it by $(K - 1)$ times the **jump** $j$ (the distance in input
     pixels between neighbouring units), and a stride multiplies the jump:
-    $$r_\ell = r_{\ell-1} + (k_\ell - 1)\, j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\, s_\ell, \qquad r_0 = j_0 = 1.$$
+    $$r_\ell = r_{\ell-1} + (K_\ell - 1)\, j_{\ell-1}, \qquad j_\ell = j_{\ell-1}\, s_\ell, \qquad r_0 = j_0 = 1.$$
     Three $3 \times 3$ convolutions see $7 \times 7$, like one $7 \times 7$ convolution but with fewer
     weights ($3 \cdot 9 C^2 = 27 C^2$ instead of $49 C^2$) and more non-linearities.
     """),
@@ -96,14 +96,17 @@ cells = [
     - **Fully connected**: every unit sees every pixel: $40{,}000^2 = 1.6$ billion weights.
     - **Locally connected**, $10 \times 10$ fields: each unit has its own 100 weights: $4$ million.
     - **Convolutional**: all units *share* the same $10 \times 10$ kernel: 100 weights; with
-      100 different kernels (100 feature maps), $10{,}000$ weights.
+      100 different kernels (100 feature maps), $10{,}000$ weights. With $5 \times 5$ kernels and
+      100 maps: $2{,}500$ weights.
 
     Locality (a unit looks at a small patch) and weight sharing (the same feature detector
     everywhere) are the two ideas that make convolutional networks trainable.
     """),
     code("""
-    for name, count in fc_vs_conv_parameters(200, 200, field=10, filters=100).items():
-        print(f"{name:24s} {count:>15,}")
+    for field in (10, 5):
+        print(f"receptive field {field}x{field}, 100 feature maps:")
+        for name, count in fc_vs_conv_parameters(200, 200, field=field, filters=100).items():
+            print(f"  {name:24s} {count:>15,}")
     """),
     md(r"""
     ## 3.4 LeNet-5

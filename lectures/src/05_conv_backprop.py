@@ -44,14 +44,15 @@ cells = [
         print(format_terms(position, row))
     """),
     md(r"""
-    Now some numbers. `F.correlate2d` computes the same 16 sums.
+    Now some numbers, the same as in the assignment `conv_backprop` (Part 2). `F.correlate2d`
+    computes the same 16 sums.
     """),
     code("""
     x = np.array([[1.0, 2.0, 0.0],
-                  [0.0, 1.0, 3.0],
-                  [2.0, 0.0, 1.0]])
+                  [3.0, -1.0, 2.0],
+                  [0.0, 1.0, 1.0]])
     w = np.array([[1.0, -1.0],
-                  [2.0, 0.5]])
+                  [2.0, 0.0]])
     z = F.correlate2d(x, w, pad=1)
     print(z)
 
@@ -78,13 +79,14 @@ cells = [
     for position, row in dw_terms.items():
         print(format_terms(position, row, kind="dw"))
 
-    g = np.array([[0.0, 1.0, 0.0, 0.0],
-                  [1.0, -1.0, 0.0, 2.0],
-                  [0.0, 0.0, 1.0, 0.0],
-                  [0.5, 0.0, 0.0, -1.0]])
+    g = np.array([[1.0, 0.0, 0.0, 1.0],
+                  [0.0, 2.0, 0.0, 0.0],
+                  [0.0, 0.0, -1.0, 0.0],
+                  [1.0, 0.0, 0.0, 1.0]])
     x_pad = np.pad(x, 1)
     dw = F.correlate2d(x_pad, g)
     print("dL/dw =\\n", dw)
+    assert np.array_equal(dw, [[4, 2], [5, -2]])
     """),
     md(r"""
     **Check it numerically.** Take $L = \sum_{i,j} g[i,j]\, z[i,j]$, so that $\partial L/\partial z = g$
@@ -122,6 +124,7 @@ cells = [
     same = F.correlate2d(np.pad(g, 1), w[::-1, ::-1])[1:-1, 1:-1]
     dx_numerical = numerical_gradient(lambda x_: loss(x_, w), x.copy())
     print("dL/dx =\\n", dx)
+    assert np.array_equal(dx, [[2, -2, 2], [4, -1, 1], [-1, -2, 1]])
     print("flipped-kernel correlation agrees:", np.allclose(dx, same))
     print("relative error vs numerical:", rel_error(dx, dx_numerical))
     """),
@@ -213,9 +216,10 @@ cells = [
     answer(r"""
     1. Four: with padding 1 a $2\times2$ kernel covers each real pixel in 4 positions. So each
        $\partial L/\partial x[r, t]$ is a sum of 4 terms $g[i,j]\,w[u,v]$, one per weight.
-    2. $\partial L/\partial w[0,0] = \sum g[i,j]\, x_\text{pad}[i, j]$; the non-zero products are
-       $g[1,1]x[0,0] + g[1,3]x[0,2] + g[2,2]x[1,1] + g[3,3]x[2,2] = -1 + 0 + 1 - 1 = -1$
-       (with the numbers of 5.1 and 5.2; `dw[0, 0]` prints $-1$).
+    2. $\partial L/\partial w[0,0] = \sum g[i,j]\, x_\text{pad}[i, j]$ with $x_\text{pad}[i, j] = x[i-1, j-1]$.
+       The non-zero entries of $g$ at $(0,0)$, $(0,3)$ and $(3,0)$ meet padding zeros; the others give
+       $g[1,1]x[0,0] + g[2,2]x[1,1] + g[3,3]x[2,2] = 2\cdot1 + (-1)(-1) + 1\cdot1 = 4$
+       (with the numbers of 5.1 and 5.2; `dw[0, 0]` prints $4$).
     3. A "valid" correlation of a $5\times5$ array with a $4\times4$ one has
        $(5 - 4 + 1)^2 = 2\times2$ positions: one per weight.
     4. The forward pass picks one of them (cnnlib: the first in row-major order), and the whole
