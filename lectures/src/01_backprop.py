@@ -54,6 +54,14 @@ cells = [
     print(f"numerical:       df/dx = {numeric:.6f}")
     """),
     md(r"""
+    Why not let a computer algebra system differentiate the whole network symbolically? The
+    rules (sum, product, chain) are easy to apply, but the expression for a deep network's
+    derivative grows with every layer, repeats the same sub-expressions many times and is thrown
+    away once evaluated. Backpropagation never writes the derivative down: it passes **numbers**
+    backwards and reuses each intermediate result once, so the gradient costs about as much as the
+    forward pass.
+    """),
+    md(r"""
     ## 1.2 The multivariate chain rule
 
     When $x$ reaches $f$ along several paths, the contributions of the paths **add**.
@@ -156,9 +164,13 @@ cells = [
     md(r"""
     ### Exercise 1
 
-    Let $f(x, y, z) = \max(x, y) \cdot z$ at $x = 1$, $y = 4$, $z = -2$. Work out
+    (a) Let $f(x, y, z) = \max(x, y) \cdot z$ at $x = 1$, $y = 4$, $z = -2$. Work out
     $\partial f/\partial x$, $\partial f/\partial y$ and $\partial f/\partial z$ by hand with the
     gate patterns, then check with `Value` (`Value(1.0).max(Value(4.0))`).
+
+    (b) A **maxout** unit outputs the larger of two linear functions,
+    $f = \max(w_1 \cdot x + b_1,\ w_2 \cdot x + b_2)$. With $x = (1, 2)$, $w_1 = (1, 0)$, $b_1 = 0$,
+    $w_2 = (0, 1)$, $b_2 = 0.5$ and an upstream gradient of 1, which parameters get a gradient, and what is it?
     """),
     answer(r"""
     Forward: $m = \max(1, 4) = 4$, $f = 4 \cdot (-2) = -8$.
@@ -171,6 +183,11 @@ cells = [
     f.backward()
     x.grad, y.grad, z.grad   # (0.0, -2.0, 4.0)
     ```
+
+    (b) The two pieces are $1$ and $2 + 0.5 = 2.5$, so the max routes everything to the second:
+    $\partial f/\partial w_2 = x = (1, 2)$, $\partial f/\partial b_2 = 1$, $\partial f/\partial x = w_2 = (0, 1)$,
+    and $w_1$, $b_1$ get 0. A maxout unit is piecewise linear like a ReLU (which is the special
+    case $w_1 = 0$, $b_1 = 0$).
     """),
     md(r"""
     ## 1.7 Vectors and matrices

@@ -340,6 +340,31 @@ cells = [
     plt.show()
     """),
     md(r"""
+    **Frequency detection** is pattern matching with a pure tone. A sound is a sum of sines; correlating
+    it with a short snippet of one frequency, and taking the local energy of the result, shows *when*
+    that frequency is present (the idea behind spectrograms). Below, a 12 Hz tone plays during the
+    first second and a 30 Hz tone during the second; one filter per frequency finds each.
+    """),
+    code("""
+    rate = 400                                              # samples per second
+    t2 = np.arange(2 * rate) / rate
+    sound = np.where(t2 < 1, np.sin(2 * np.pi * 12 * t2), np.sin(2 * np.pi * 30 * t2))
+    sound += 0.3 * np.random.default_rng(2).standard_normal(t2.size)
+    fig, axes = plt.subplots(3, 1, figsize=(8, 4.5), sharex=True)
+    axes[0].plot(t2, sound, linewidth=0.6)
+    axes[0].set_title("12 Hz, then 30 Hz, plus noise")
+    snippet = np.arange(100) / rate                         # a quarter of a second
+    for ax, hz in zip(axes[1:], [12, 30]):
+        response = correlate1d(sound, np.sin(2 * np.pi * hz * snippet))
+        energy = correlate1d(response**2, np.full(50, 1 / 50))   # local energy: square, then smooth
+        centre = (snippet.size - 1) // 2 + 49 // 2            # each value belongs to the middle of its windows
+        ax.plot(t2[centre:centre + energy.size], energy)
+        ax.set_title(f"energy of the correlation with a {hz} Hz snippet")
+    axes[2].set_xlabel("time (s)")
+    plt.tight_layout()
+    plt.show()
+    """),
+    md(r"""
     ### Exercise 2: match the convolution
 
     The signal below (a step at sample 60 and a bump around sample 140) was convolved with three
@@ -376,7 +401,25 @@ cells = [
     md(r"""
     ## 2.9 Smoothing in two dimensions
 
-    The same filters in 2-D: uniform $w_{u,v} = 1/K^2$, and Gaussian
+    The same filters in 2-D: uniform $w_{u,v} = 1/K^2$. A classic worked example: a $10 \times 10$
+    image with a bright $5 \times 5$ square of value 90 (one dark pixel inside) and one stray bright
+    pixel, filtered by the $3 \times 3$ box $\frac19 \mathbf{1}$. Every output is the mean of a
+    window: 10 where one 90 is in the window, 90 deep inside the square.
+    """),
+    code("""
+    square = np.zeros((10, 10))
+    square[2:7, 3:8] = 90
+    square[5, 4] = 0                                       # the dark pixel inside the square
+    square[8, 2] = 90                                      # the stray bright pixel
+    box = correlate2d(square, np.full((3, 3), 1 / 9))
+    print(square.astype(int))
+    print(box.round().astype(int))
+    assert np.allclose(box[0], [0, 10, 20, 30, 30, 30, 20, 10])
+    assert np.allclose(box[3], [0, 30, 50, 80, 80, 90, 60, 30])
+    assert np.allclose(box[7], [10, 10, 10, 0, 0, 0, 0, 0])
+    """),
+    md(r"""
+    And the Gaussian
     $w_{u,v} \propto e^{-((u - c)^2 + (v - c)^2)/\sigma^2}$. A larger filter smooths more; both remove
     most of the noise. The Canny edge detector (1986) starts with the $5 \times 5$ Gaussian
     $\frac{1}{159}[2\ 4\ 5\ 4\ 2;\ 4\ 9\ 12\ 9\ 4;\ 5\ 12\ 15\ 12\ 5;\ \dots]$, which is `gaussian_kernel(5, 1.4)`
@@ -388,7 +431,8 @@ cells = [
           round(float(np.abs(canny - gaussian_kernel(5, 1.4)).max()), 4))
     noisy_photo = photo + 0.15 * np.random.default_rng(0).standard_normal(photo.shape)
     show([noisy_photo, correlate2d(noisy_photo, np.full((5, 5), 1 / 25), pad=2),
-          correlate2d(noisy_photo, gaussian_kernel(5, 1.4), pad=2), correlate2d(noisy_photo, gaussian_kernel(9, 2.5), pad=4)],
+          correlate2d(noisy_photo, gaussian_kernel(5, 1.4), pad=2),
+          correlate2d(noisy_photo, gaussian_kernel(9, 2.5), pad=4)],
          ["noisy", "uniform 5x5", "Gaussian 5x5, σ=1.4", "Gaussian 9x9, σ=2.5"])
     """),
     md(r"""

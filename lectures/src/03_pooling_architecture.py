@@ -51,6 +51,18 @@ cells = [
         print(f"{mode} pooling 2x2, stride 2:\\n", np.round(pool2d(LECTURE_EXAMPLE, mode, 2, 2), 3))
     """),
     md(r"""
+    Pooling can also run **over features** instead of over space: L2 pooling over a group of
+    neighbouring channels $N(j)$ gives $h_j(x, y) = \sqrt{\sum_{k \in N(j)} h_k(x, y)^2}$ at every pixel.
+    Two maps that detect the same edge with opposite signs (or at two nearby angles) pool into one
+    map that responds to either, a small step towards invariance to the feature's exact form.
+    """),
+    code("""
+    maps = np.stack([LECTURE_EXAMPLE, -LECTURE_EXAMPLE, np.ones((4, 4)), np.zeros((4, 4))])   # 4 channels
+    over_features = np.sqrt((maps.reshape(2, 2, 4, 4) ** 2).sum(axis=1))     # channel groups {0, 1}, {2, 3}
+    print("L2 pooling over channels {0, 1}:\\n", np.round(over_features[0], 3))
+    assert np.allclose(over_features[0], np.sqrt(2) * LECTURE_EXAMPLE) and np.allclose(over_features[1], 1)
+    """),
+    md(r"""
     Explore: change the pooling type, window and stride, and move the **position**
     slider to see which window produced which output value. Try overlapping windows
     (window 3, stride 2, as in AlexNet) and a real digit.
@@ -99,6 +111,10 @@ cells = [
       100 different kernels (100 feature maps), $10{,}000$ weights. With $5 \times 5$ kernels and
       100 maps: $2{,}500$ weights.
 
+    The same bookkeeping for a $28 \times 28$ digit and $n_1$ filters of $5 \times 5$: the convolutional
+    layer has $25\, n_1$ weights, while a fully connected layer that produces the same $n_1$ maps of
+    $24 \times 24$ from all $28 \times 28$ pixels needs $28 \cdot 28 \cdot 24 \cdot 24 \cdot n_1 = 451{,}584\, n_1$.
+
     Locality (a unit looks at a small patch) and weight sharing (the same feature detector
     everywhere) are the two ideas that make convolutional networks trainable.
     """),
@@ -107,6 +123,7 @@ cells = [
         print(f"receptive field {field}x{field}, 100 feature maps:")
         for name, count in fc_vs_conv_parameters(200, 200, field=field, filters=100).items():
             print(f"  {name:24s} {count:>15,}")
+    print(f"28x28 digit, 5x5 filters: {5 * 5} weights per map convolutional, {28 * 28 * 24 * 24:,} fully connected")
     """),
     md(r"""
     ## 3.4 LeNet-5

@@ -273,12 +273,17 @@ cells = [
     plt.show()
     """),
     md(r"""
-    **Explore.** Pick a digit and move $\epsilon$. The middle panel is the perturbation
+    **Explore.** Pick a digit and move $\epsilon$. The first digits are ones that $\epsilon = 0.1$
+    already fools; further on come digits the network is surer of. The middle panel is the perturbation
     $\epsilon\,\operatorname{sign}(\nabla_x L)$ (red: brighter, blue: darker; clipped where the pixel is
     already 0 or 1); the bars compare the class probabilities before and after.
     """),
     code("""
-    fgsm_explorer(digits_net, Xa[:30], ya[:30], eps=0.1)
+    _, grads, _ = input_gradient(digits_net, Xa[:100], ya[:100])
+    fooled = predict(digits_net, fgsm(Xa[:100], grads, 0.1)).argmax(axis=1) != ya[:100]
+    order = np.argsort(~fooled, kind="stable")[:30]             # fooled at eps = 0.1 first
+    print(f"{fooled.sum()} of the first 100 digits are fooled at eps = 0.1")
+    fgsm_explorer(digits_net, Xa[order], ya[order], eps=0.1)
     """),
     md(r"""
     The same gradient that trains the network undoes its answer. Defences train on adversarial
