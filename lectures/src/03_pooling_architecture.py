@@ -42,8 +42,9 @@ cells = [
     - **L2 pooling**: $\sqrt{\sum x^2}$ over the window.
 
     Pooling has **no parameters**, keeps the number of channels, and shrinks height and
-    width: $n_\text{out} = \lfloor (n - K)/s \rfloor + 1$ for a $K \times K$ window and stride $s$. A small shift of the input often
-    leaves the max unchanged, which gives some invariance to translation.
+    width: $n_\text{out} = \lfloor (n - K)/s \rfloor + 1$ for a $K \times K$ window and stride $s$.
+    A small shift of the input often leaves the max unchanged, which gives some invariance to
+    translation.
     """),
     code("""
     print(LECTURE_EXAMPLE)
