@@ -43,6 +43,46 @@ def is_setup(cell) -> bool:
     return cell.get("cell_type") == "code" and (grade_id(cell) == SETUP_ID or marked)
 
 
+def is_locked(cell) -> bool:
+    return bool(nbgrader_meta(cell).get("locked"))
+
+
+def used_names(source: str) -> set[str]:
+    """Every name a cell reads (a superset is fine: it only keeps a cell out of the checker)."""
+    try:
+        tree = ast.parse(_without_magics(source))
+    except SyntaxError:
+        return set()
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def checker_cells(notebook) -> list:
+    """The instructor's cells the checker runs before the tests, in order: the setup cell, cells
+    marked for the checker, and every other read-only cell that is neither a test nor an answer
+    and reads no name that only the student's kernel has (an answer, or what a cell using one
+    defines: a training run and the plots of its history stay with the student)."""
+    student_only = {name for names in answer_names(notebook).values() for name in names}
+    chosen = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code" or is_test(cell) or is_answer(cell):
+            continue
+        source = cell.get("source", "")
+        if is_setup(cell) or (is_locked(cell) and not used_names(source) & student_only):
+            chosen.append(cell)
+        else:
+            student_only |= set(defined_names(source)) | _imported_names(source)
+    return chosen
+
+
+def _imported_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(_without_magics(source))
+    except SyntaxError:
+        return set()
+    return {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+            if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+
+
 def defined_names(source: str) -> list[str]:
     """Top-level functions, classes and assigned names of a cell (imports are not answers)."""
     try:

@@ -104,7 +104,7 @@ class Plan:
     """What the checker needs of one notebook: the instructor's setup cells and answer names."""
 
     def __init__(self, source_nb, submitted_nb):
-        self.setup = [cell.source for cell in source_nb.cells if nbcells.is_setup(cell)]
+        self.setup = [(nbcells.is_setup(cell), cell.source) for cell in nbcells.checker_cells(source_nb)]
         self.cell_of: dict[str, str] = {}  # answer name -> grade_id of the answer cell that defines it
         for grade_id, names in nbcells.answer_names(source_nb).items():
             for name in names:
@@ -227,12 +227,16 @@ class GuardedExecute(Execute):
         info = {key: value.decode() if isinstance(value, bytes) else value for key, value in info.items()}
         process = getattr(getattr(self.km, "provisioner", None), "process", None)
         pid = getattr(process, "pid", None)
-        steps = [f"{CHECKER}.connect({json.dumps(info)!r}, {pid!r})"] + self._plan.setup
-        for code in steps:
+        steps = [(True, f"{CHECKER}.connect({json.dumps(info)!r}, {pid!r})")] + self._plan.setup
+        for required, code in steps:
             reply = await self._request(code, kc=kc, timeout=max(REQUEST_TIMEOUT, self.timeout or 0))
-            if reply is None or reply.get("status") != "ok":
-                what = "no answer" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
+            if reply is not None and reply.get("status") == "ok":
+                continue
+            what = "no answer" if reply is None else f"{reply.get('ename')}: {reply.get('evalue')}"
+            if required or reply is None:
                 raise RuntimeError(f"the grader's checker kernel could not be prepared ({what})")
+            # a read-only cell that needs something of the student's after all: the tests may not
+            self.log.warning("an instructor cell failed in the checker (%s)", what)
 
     async def _stop_checker(self):
         km, kc = self._checker
