@@ -6,7 +6,8 @@ the reply from the user expression ``__import__("_autograder_student").server.re
 Requests (tuples made by :mod:`wire`):
 
     ("names", [name, ...])            the current values of these names of the notebook
-    ("call", id, args, kwargs)        call one of this kernel's objects
+    ("call", id, args, kwargs, overrides)  call one of this kernel's objects, with some names of the
+                                      notebook bound to checker functions meanwhile
     ("getattr", id, name)             read an attribute of one of them
     ("seed", seed)                    seed ``random`` and ``numpy.random`` before a test
     ("forget",)                       drop every object handed out so far
@@ -34,6 +35,7 @@ except ImportError:  # imported from the package (the checker reads PROMPT)
 
 MODULE = "_autograder_student"
 PROMPT = "\x00autograder:"
+_MISSING = object()
 MESSAGE_LIMIT = 64 * 1024  # characters of an exception message sent back
 
 
@@ -116,7 +118,17 @@ class Server:
         if op == "names":
             return {name: self.namespace[name] for name in request[1] if name in self.namespace}
         if op == "call":
-            return self.own(request[1])(*request[2], **request[3])
+            overrides = request[4] if len(request) > 4 else {}
+            saved = {name: self.namespace.get(name, _MISSING) for name in overrides}
+            self.namespace.update(overrides)  # the test's own versions of some answers, for this call
+            try:
+                return self.own(request[1])(*request[2], **request[3])
+            finally:
+                for name, value in saved.items():
+                    if value is _MISSING:
+                        self.namespace.pop(name, None)
+                    else:
+                        self.namespace[name] = value
         if op == "getattr":
             return getattr(self.own(request[1]), request[2])
         if op == "seed":

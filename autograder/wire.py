@@ -22,6 +22,8 @@ A message is JSON; the tags are:
     {"g": [dtype, "base64"]}  NumPy scalar
     {"h": [id, type, callable]}       an object of the sender's: a handle for the receiver
     {"r": id}                 an object of the receiver's, sent back to it
+    {"T": "float32"}          a NumPy scalar type or int/float/complex/bool/str/bytes (a dtype= argument)
+    {"D": "<f4"}              a NumPy dtype of a numeric or bool kind
     {"o": [n, kind, state]}   an object sent by value as its state (e.g. a cnnlib layer), the
                               n-th such object of the message; {"o": n} is that object again
 
@@ -69,6 +71,9 @@ def _plain_dtype(dtype: np.dtype) -> bool:
 
 
 _SCALAR_TYPES = frozenset(t for t in set(np.sctypeDict.values()) if _plain_dtype(np.dtype(t)))
+# types that cross by name, for arguments such as dtype=np.float32
+_TYPES = {t.__name__: t for t in _SCALAR_TYPES} | {t.__name__: t for t in (int, float, complex, bool, str, bytes)}
+_TYPE_NAMES = {t: name for name, t in _TYPES.items()}
 
 
 class _Budget:
@@ -141,6 +146,11 @@ def _encode(value, export, local_ref, depth, budget):
             budget.add(0, array.nbytes)
             data = np.ascontiguousarray(array).tobytes()
             return {"a": [array.dtype.str, list(array.shape), _b64(data)]}
+    elif kind is type and value in _TYPE_NAMES:
+        return {"T": _TYPE_NAMES[value]}
+    elif kind is np.dtype or isinstance(kind, type) and issubclass(kind, np.dtype) and kind.__module__.startswith("numpy"):
+        if _plain_dtype(value):
+            return {"D": value.str}
     elif kind in _SCALAR_TYPES:  # exact NumPy scalar types only: a subclass becomes a handle
         dtype = np.dtype(kind)
         return {"g": [dtype.str, _b64(np.array(value, dtype=dtype).tobytes())]}
@@ -271,6 +281,12 @@ def _decode(node, handle, own, depth, budget):
         if len(data) != dtype.itemsize:
             raise WireError("malformed message: bad scalar data")
         return np.frombuffer(data, dtype=dtype)[0]
+    if tag == "T":
+        if not isinstance(body, str) or body not in _TYPES:
+            raise WireError("malformed message: bad type")
+        return _TYPES[body]
+    if tag == "D":
+        return _dtype(body)
     if tag == "h":
         if handle is None:
             raise WireError("an object that is not plain data cannot be passed here")

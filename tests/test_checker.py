@@ -229,3 +229,34 @@ def test_a_replaced_server_is_a_protocol_error_not_a_pass(student):
     finally:
         run('sys.modules["_autograder_student"] = real')
     assert names(kernel, "ANSWER") == {"ANSWER": 156}
+
+
+def test_a_test_can_swap_in_its_own_parts_of_a_pipeline(student):
+    kernel, run = student
+    run("""
+        def part(x):
+            return -1
+        def pipeline(x):
+            return part(x) * 10
+    """)
+    found = names(kernel, "part", "pipeline")
+    namespace = dict(found)
+    kernel.namespace, kernel.answers = namespace, dict(found)
+    assert namespace["pipeline"](3) == -10
+    namespace["part"] = lambda x: x + 1  # the test's own part: the student's pipeline calls it
+    assert namespace["pipeline"](3) == 40
+    namespace["part"] = found["part"]
+    assert namespace["pipeline"](3) == -10
+    assert names(kernel, "part")["part"](0) == -1  # the student's own part is back in its kernel
+    kernel.namespace, kernel.answers = {}, {}
+
+
+def test_dtypes_cross_as_types(student):
+    kernel, run = student
+    run("""
+        import numpy as np
+        def zeros(dtype=np.float64):
+            return np.zeros(2, dtype=dtype), dtype is np.float32
+    """)
+    array, same = names(kernel, "zeros")["zeros"](dtype=np.float32)
+    assert array.dtype == np.float32 and same is True
