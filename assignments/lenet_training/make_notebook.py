@@ -510,6 +510,7 @@ TEST_TRAINED = r'''
 # Tests of the trained network: the saved weights, loaded into a fresh build_lenet5().
 # The grade is the accuracy on digits you never see (hidden), by bands; this cell's last value is the score.
 import os
+import stat
 
 import numpy as np
 from cnnlib.checks import check_true
@@ -518,6 +519,11 @@ from cnnlib.train import evaluate as _evaluate
 check_true("lenet5_weights.npz exists", os.path.exists("lenet5_weights.npz"),
            "run the training cell above; it saves the file when training finishes "
            "(if it stopped with an error, fix that first)")
+# the grader reads this file outside your kernel: a plain file of a sane size, never a link
+_info = os.lstat("lenet5_weights.npz")
+check_true("lenet5_weights.npz is a plain file of at most 64 MB",
+           stat.S_ISREG(_info.st_mode) and _info.st_size <= 64 * 2 ** 20,
+           "save it with model.save(...): links, folders and very large files are not read")
 fresh_model = build_lenet5()
 fresh_model.load("lenet5_weights.npz")
 _, accuracy_val = _evaluate(fresh_model, X_val, y_val)
