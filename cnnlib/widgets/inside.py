@@ -333,7 +333,7 @@ def _example_figure(view, eps, class_names):
     axes[3].set_xticklabels([name(i) for i in k], fontsize=7)
     axes[3].set_ylim(0, 1)
     axes[3].set_title("class probabilities", fontsize=9)
-    axes[3].legend(fontsize=7, loc="upper right")
+    axes[3].legend(fontsize=7, loc="upper center")
     fig.tight_layout()
     return C.figure_html(fig)
 
