@@ -304,11 +304,12 @@ def stacked_conv_explorer(layers=2, kernel=3, channels=64):
         fig.tight_layout()
         figure.value = C.figure_html(fig)
         rf = r["receptive_field"]
+        cell = "<td style='padding:2px 12px;text-align:center'>"
         text.value = (f"<table><tr><th></th><th>receptive field</th><th>parameters</th><th>ReLUs</th></tr>"
-                      f"<tr><td>{n.value} x conv {k.value}x{k.value}</td><td>{rf}x{rf}</td>"
-                      f"<td>{n.value}·{k.value}²·C² = <b>{r['stack_params']:,}</b></td><td>{n.value}</td></tr>"
-                      f"<tr><td>1 x conv {rf}x{rf}</td><td>{rf}x{rf}</td><td>{rf}²·C² = <b>{r['single_params']:,}</b>"
-                      f"</td><td>1</td></tr></table>"
+                      f"<tr>{cell}{n.value} x conv {k.value}x{k.value}</td>{cell}{rf}x{rf}</td>"
+                      f"{cell}{n.value}·{k.value}²·C² = <b>{r['stack_params']:,}</b></td>{cell}{n.value}</td></tr>"
+                      f"<tr>{cell}1 x conv {rf}x{rf}</td>{cell}{rf}x{rf}</td>{cell}{rf}²·C² = "
+                      f"<b>{r['single_params']:,}</b></td>{cell}1</td></tr></table>"
                       f"with C = {c.value}: the stack needs <b>{100 * r['saving']:.0f}%</b> fewer parameters "
                       f"(and multiply-adds).")
 

@@ -552,8 +552,9 @@ cells = [
     """),
     md(r"""
     Move the learning rate: at $0.02$ SGD is still far from the minimum along $w_0$, momentum overshoots
-    and comes back, Adam walks a straight diagonal at about $\eta$ per step. Above $0.1$ SGD leaves the
-    valley. On digits, the same three optimizers with their usual settings, 300 steps:
+    and comes back, Adam walks a straight diagonal at about $\eta$ per step, which at this rate makes it
+    the slowest of the three (its learning rate is a distance per step, not a multiple of the gradient).
+    Above $0.1$ SGD leaves the valley. On digits, the same three optimizers with their usual settings, 300 steps:
     """),
     code("""
     optimizer_runs = {}

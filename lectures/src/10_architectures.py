@@ -90,7 +90,8 @@ cells = [
     linear_rows = [r for r in costs.rows if r[1] == "Linear"]
     share = lambda rows, k: sum(r[k] for r in rows) / sum(r[k] for r in costs.rows)
     print(f"convolutions: {share(conv_rows, 3):.0%} of the parameters, {share(conv_rows, 4):.0%} of the multiply-adds")
-    print(f"fully connected: {share(linear_rows, 3):.0%} of the parameters, {share(linear_rows, 4):.0%} of the multiply-adds")
+    print(f"fully connected: {share(linear_rows, 3):.0%} of the parameters, "
+          f"{share(linear_rows, 4):.0%} of the multiply-adds")
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3))
     names = [r[0] for r in conv_rows + linear_rows]
@@ -322,7 +323,8 @@ cells = [
     md(r"""
     The residual network starts with a higher loss (ten additions make its outputs larger at
     initialisation) but passes the plain one within a few dozen steps and ends far ahead; the plain
-    network, with the same layers and the same weights at the start, learns slowly. That is the ResNet paper's finding in miniature, and the
+    network, with the same layers and the same weights at the start, learns slowly. That is the ResNet
+    paper's finding in miniature, and the
     reason why networks of 50, 101 or 152 layers became trainable. `cnnlib`'s `resnet_mini` uses
     convolutional basic blocks; when a block halves the map and doubles the channels, the identity no
     longer fits, and a strided $1 \times 1$ convolution (a "projection shortcut") makes the shapes match:
@@ -468,7 +470,8 @@ cells = [
     md(r"""
     Networks far apart in parameters can be close in computation and the other way round: the AlphaGo
     network has 16 times fewer parameters than AlexNet but does more arithmetic per input, because each
-    of its weights is used at all 361 points and there is no pooling to shrink the maps. VGG-16 is the expensive end: 138 million parameters
+    of its weights is used at all 361 points and there is no pooling to shrink the maps. VGG-16 is the
+    expensive end: 138 million parameters
     and 15 billion multiply-adds per image, which is why Inception's and ResNet's bottlenecks mattered.
 
     ### Exercise 4
