@@ -157,18 +157,24 @@ def init_explorer(init="He", activation="ReLU", depth=10, width=256):
             axes[0].semilogy(layers, stats["z_std"], "o-", label="std of z (forward)")
             axes[0].semilogy(layers, stats["grad_std"], "s--", label="std of dL/dh (backward)")
         axes[0].axhline(1.0, color="0.6", linewidth=0.8)
+        # at least three decades either side of 1, so that sampling noise does not look like a trend
+        finite = np.concatenate([stats["z_std"], stats["grad_std"]])
+        finite = finite[np.isfinite(finite) & (finite > 0)]
+        low = min(1e-3, finite.min() / 2) if finite.size else 1e-3
+        high = max(1e3, finite.max() * 2) if finite.size else 1e3
+        axes[0].set_ylim(low, high)
         axes[0].set_xlabel("layer")
         axes[0].set_title(f"{init_choice.value}, {act_choice.value}", fontsize=10)
         axes[0].legend(fontsize=8)
         shown = sorted({1, max(1, n // 2), n})
         for layer in shown:
             values = stats["h"][layer - 1].ravel()
-            values = values[np.isfinite(values)]
+            values = values[np.isfinite(values) & (values != 0)]     # ReLU's exact zeros would swamp the plot
             spread = max(float(np.abs(values).max()) if values.size else 1.0, 1e-12)
             axes[1].hist(values / spread, bins=50, histtype="step", density=True,
                          label=f"layer {layer} (x {spread:.2g})")
         axes[1].set_xlabel("activation h / its largest |h|")
-        axes[1].set_title("activations, rescaled", fontsize=10)
+        axes[1].set_title("non-zero activations, rescaled", fontsize=10)
         axes[1].legend(fontsize=8)
         fig.tight_layout()
         figure.value = C.figure_html(fig)
