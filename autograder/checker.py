@@ -266,6 +266,8 @@ class StudentKernel:
     def student_error(self, type_name: str, message: str) -> Exception:
         type_name = type_name[:80]
         message = HIDDEN_MESSAGE if self.hidden else _cut(message)
+        if self.hidden and type_name not in BUILTIN_ERRORS and type_name not in ("KeyboardInterrupt", "WireError"):
+            type_name = "an exception of its own class"  # a class name is student-chosen text too
         if type_name == "KeyboardInterrupt":
             return RuntimeError("your code was interrupted (it ran out of time)")
         if type_name == "WireError":

@@ -147,7 +147,9 @@ class GuardedExecute(Execute):
         self._kernel_dirs: list[str] = []
         self._deadline = time.monotonic() + self.notebook_timeout if self.notebook_timeout > 0 else None
         self._code_seconds = 0.0
-        self._plan = Plan(self._source_notebook(resources) or original, original)
+        # without the instructor's source the checker takes no name at all: a submission's own
+        # answer cells must never decide what the checker's namespace holds
+        self._plan = Plan(self._source_notebook(resources) or nbformat.v4.new_notebook(), original)
         try:
             return self._preprocess_with_restarts(original, resources, km)
         finally:
@@ -161,7 +163,7 @@ class GuardedExecute(Execute):
             return None
         path = Path.cwd() / "source" / info["assignment"] / f"{info['notebook']}.ipynb"
         if not path.is_file():
-            self.log.warning("no source notebook at %s: the checker takes the submission's own setup cells", path)
+            self.log.warning("no source notebook at %s: the tests get none of the answers", path)
             return None
         return nbformat.read(path, as_version=4)
 
