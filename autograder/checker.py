@@ -157,7 +157,7 @@ class StudentKernel:
         """Answer names a test has rebound to checker functions (e.g. the library's parts of a
         pipeline, so that one part is graded alone): during a call the student's code sees those."""
         found = {}
-        for name, taken in self.answers.items():
+        for name, taken in self.answers.items():  # taken is None for a name the student lacks
             now = self.namespace.get(name, taken)
             if now is not taken and callable(now) and type(now) not in (StudentObject, StudentFunction):
                 found[name] = now
@@ -388,6 +388,7 @@ def before_test(seed: int, names: list[str], sources: dict[str, str]) -> list[st
             namespace[name] = _kernel.answers[name] = value
         else:
             namespace.pop(name, None)
+            _kernel.answers[name] = None
             if not missing or not missing[-1].startswith(name):
                 missing.append(name)
     return missing

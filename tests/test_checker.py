@@ -260,3 +260,22 @@ def test_dtypes_cross_as_types(student):
     """)
     array, same = names(kernel, "zeros")["zeros"](dtype=np.float32)
     assert array.dtype == np.float32 and same is True
+
+
+def test_a_swapped_in_part_reaches_a_student_who_lacks_it(student):
+    kernel, run = student
+    run("""
+        def pipeline_only(x):
+            return missing_part(x) * 10
+    """)
+    found = names(kernel, "pipeline_only")
+    namespace = dict(found)
+    kernel.namespace, kernel.answers = namespace, dict(found, missing_part=None)
+    namespace["missing_part"] = lambda x: x + 1
+    try:
+        assert namespace["pipeline_only"](3) == 40
+        del namespace["missing_part"]
+        with pytest.raises(NameError):
+            namespace["pipeline_only"](3)
+    finally:
+        kernel.namespace, kernel.answers = {}, {}
