@@ -322,6 +322,8 @@ class GuardedExecute(Execute):
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(
                 "OutputLimitError", f"the cell was stopped: {what} may print at most {format_bytes(limit)} "
                 "(output limit)")]
+            if not test:
+                await self._forget_answers(cell)
         timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs)
         if timed_out and cut_by_notebook:
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(
@@ -363,6 +365,17 @@ class GuardedExecute(Execute):
             if named is not None:
                 output.ename, output.evalue = named
                 output.traceback = [f"{output.ename}: {output.evalue}"]
+
+    async def _forget_answers(self, cell):
+        """A stopped answer cell counts as not run, even when it finished before the interrupt
+        landed: the names it defines are removed from the student's kernel."""
+        names = [name for name, grade_id in self._plan.cell_of.items() if grade_id == nbcells.grade_id(cell)]
+        pending = getattr(self, "_interrupt", None)
+        if pending is not None:
+            await pending
+            await asyncio.sleep(0.2)  # let the signal land while the kernel is still idle
+        if names:
+            await self._request("".join(f"globals().pop({name!r}, None)\n" for name in names))
 
     # -- talking to a kernel --------------------------------------------------------
     async def _request(self, code: str, user_expressions=None, timeout: float = REQUEST_TIMEOUT, kc=None):

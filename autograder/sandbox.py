@@ -583,6 +583,10 @@ def build_view(spec: dict) -> None:
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     for target, link in spec["links"]:
         os.symlink(target, os.path.join(root, link.lstrip("/")))
+    # /tmp first, as bubblewrap's --tmpfs: what lives under /tmp on the host (a checkout, a
+    # virtual environment, the working copy) is bound on top of it, not hidden by it
+    size = f",size={spec['tmp_size']}" if spec["tmp_size"] > 0 else ""
+    mount("tmpfs", _place(root, "/tmp", True), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" + size)
     for path in spec["ro"]:
         bind(path, _place(root, path, os.path.isdir(path)), read_only=True)
     mount("proc", _place(root, "/proc", True), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -595,8 +599,6 @@ def build_view(spec: dict) -> None:
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
                          ("stderr", "/proc/self/fd/2")):
         os.symlink(target, os.path.join(dev, name))
-    size = f",size={spec['tmp_size']}" if spec["tmp_size"] > 0 else ""
-    mount("tmpfs", _place(root, "/tmp", True), "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" + size)
     fonts = _place(root, f"{HOME}/.matplotlib", True)
     for font_list in spec["fonts"]:
         shutil.copyfile(font_list, os.path.join(fonts, os.path.basename(font_list)))
