@@ -111,8 +111,9 @@ def run(cells, work, source=None, **kwargs):
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     grader = executor(**kwargs)
-    if source is not None:
-        grader._source_notebook = lambda resources: nbformat.v4.new_notebook(cells=source)
+    # no course folder here: the instructor's notebook is handed over as the grader would read it
+    instructor = nbformat.v4.new_notebook(cells=source if source is not None else cells)
+    grader._source_notebook = lambda resources: instructor
     nb, _ = grader.preprocess(nb, {"metadata": {"path": str(work)}})
     return nb
 
