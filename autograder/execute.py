@@ -266,7 +266,8 @@ class GuardedExecute(Execute):
         if missing.get("status") != "ok":
             self.log.warning("Cell %d: taking the answer names failed: %s", cell_index, missing.get("evalue"))
         source = cell.source
-        cell.source = mark_hidden(source)
+        # the instructor's test, whatever the submission's copy says (nbgrader has restored it too)
+        cell.source = mark_hidden(self._plan.tests.get(nbcells.grade_id(cell), source))
         student = (self.km, self.kc)
         self.km, self.kc = km, kc  # nbclient runs the cell in whatever kernel these name
         try:
