@@ -8,6 +8,10 @@ writes::
     OUT/questions.csv                   student_id,grade_id,score,max_score,message
     OUT/feedback/<student_id>/<notebook>.html
     OUT/logs/<student_id>/<step>.log    nbgrader's own logs (for the instructor)
+    OUT/autograded/<student_id>/<notebook>.ipynb   nbgrader's autograded notebook (hidden tests
+                                        included: the instructor's copy, for formgrader)
+    OUT/results.json                    every result as data (read by the report, the exports
+                                        and the gradebook; see ``results_data``)
 
 The pipeline, top to bottom:
 
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import json
 import os
 import re
 import shutil
@@ -200,6 +205,7 @@ class Question:
     score: float | None  # None: graded by hand later
     max_score: float
     message: str = ""
+    notebook: str = ""
 
 
 @dataclass
@@ -262,6 +268,11 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
                                              problems.get(nb), notes.get(cell.grade_id, []), tests, answers))
         result.feedback.append(publish_feedback(assignment, nb, root, student, out, problems.get(nb),
                                                 result.questions, options, notes))
+        graded = root / "autograded" / student / assignment.name / f"{nb}.ipynb"
+        if nb not in problems and graded.is_file():
+            kept = out / "autograded" / student / f"{nb}.ipynb"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(graded, kept)
     result.seconds = time.monotonic() - start
     return result
 
@@ -367,16 +378,17 @@ def question(student: str, cell: GradedCell, score: float, problem: str | None, 
     """One row of questions.csv: the score, and a message that says why."""
     if not cell.autograded:
         return Question(student, cell.grade_id, None, cell.max_score,
-                        MANUAL if problem is None else cut(f"{MANUAL}; {problem}"))
+                        MANUAL if problem is None else cut(f"{MANUAL}; {problem}"), cell.notebook)
     if problem is not None:
-        return Question(student, cell.grade_id, 0.0, cell.max_score, cut("; ".join([problem, *notes])))
+        return Question(student, cell.grade_id, 0.0, cell.max_score, cut("; ".join([problem, *notes])),
+                        cell.notebook)
     parts = list(notes)
     if tests.get(cell.grade_id):
         parts.append(tests[cell.grade_id])
     if score < cell.max_score:
         parts += [f"answer cell {answer!r} itself failed: {answers[answer]}"
                   for answer in cell.answers if answer in answers]
-    return Question(student, cell.grade_id, score, cell.max_score, cut("; ".join(parts)))
+    return Question(student, cell.grade_id, score, cell.max_score, cut("; ".join(parts)), cell.notebook)
 
 
 def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, out: Path,
@@ -465,15 +477,16 @@ def grade_batches(course: Course, batches: list[Batch], options: Options) -> lis
     for batch in batches:
         batch.results.sort(key=lambda r: r.student_id)
         write_csvs(batch)
+        write_results(batch)
     return batches
 
 
 def clear_results(out: Path) -> None:
     """Remove an earlier run's results from OUT (and only those)."""
     out.mkdir(parents=True, exist_ok=True)
-    for folder in ("feedback", "logs"):
+    for folder in ("feedback", "logs", "autograded"):
         shutil.rmtree(out / folder, ignore_errors=True)
-    for table in ("grades.csv", "questions.csv"):
+    for table in ("grades.csv", "questions.csv", "results.json"):
         (out / table).unlink(missing_ok=True)
 
 
@@ -486,6 +499,27 @@ def spreadsheet_text(value) -> str:
     if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
+
+
+def results_data(batch: Batch) -> dict:
+    """A batch's results as plain data (OUT/results.json): per student the scores, the
+    wall time, and per graded cell its notebook, score (None: graded by hand), maximum
+    and message. The CSVs, the report and the exports all say the same."""
+    return {
+        "assignment": batch.assignment,
+        "students": [{
+            "student_id": r.student_id, "score": r.score, "max_score": r.max_score,
+            "seconds": round(r.seconds, 3), "code_seconds": round(r.code_seconds, 3),
+            "questions": [{"notebook": q.notebook, "grade_id": q.grade_id, "score": q.score,
+                           "max_score": q.max_score, "message": q.message} for q in r.questions],
+        } for r in batch.results],
+    }
+
+
+def write_results(batch: Batch) -> None:
+    """OUT/results.json (see :func:`results_data`)."""
+    text = json.dumps(results_data(batch), indent=1, ensure_ascii=False)
+    (batch.out / "results.json").write_text(text + "\n", encoding="utf-8")
 
 
 def write_csvs(batch: Batch) -> None:
