@@ -39,7 +39,7 @@ def error_outputs(nb):
 
 def test_lectures_exist():
     names = [p.name for p in LECTURES]
-    for expected in ("01_backprop.ipynb", "02_convolution.ipynb", "03_pooling_architecture.ipynb"):
+    for expected in ("01_why_cnns.ipynb", "03_backprop.ipynb", "11_transfer_and_inside.ipynb"):
         assert expected in names, f"lectures/{expected} is missing; found {names}"
 
 

@@ -102,3 +102,27 @@ def test_row_references_exist(row):
             assert ids is not None, f"{where}: no notebook assignments/{assignment}/{assignment}.ipynb"
             assert grade_id in ids, (f"{where}: {assignment} has no graded cell {grade_id!r}; "
                                      f"its graded cells are {sorted(ids)}")
+
+
+LECTURE_FILE = re.compile(r"^(\d\d)_[a-z0-9_]+$")
+
+
+def test_lectures_are_numbered_in_teaching_order():
+    """lectures/NN_topic.ipynb for NN = 01, 02, ... without gaps, each built by lectures/src/NN_topic.py;
+    its title says "Lecture N", its numbered sections are N.1, N.2, ..., and the README lists it Nth."""
+    notebooks = sorted(p.stem for p in (REPO / "lectures").glob("*.ipynb"))
+    sources = sorted(p.stem for p in (REPO / "lectures" / "src").glob("[0-9]*.py"))
+    assert notebooks == sources, f"notebooks {notebooks} and their builders {sources} must pair up"
+    assert all(LECTURE_FILE.match(name) for name in notebooks), notebooks
+    assert [int(name[:2]) for name in notebooks] == list(range(1, len(notebooks) + 1)), notebooks
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for number, name in enumerate(notebooks, 1):
+        cells = json.loads((REPO / "lectures" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+        headings = [m.group(0).strip() for c in cells if c["cell_type"] == "markdown"
+                    for line in "".join(c["source"]).splitlines() if (m := HEADING.match(line))]
+        assert headings[0].startswith(f"# Lecture {number}: "), f"{name}: its title is {headings[0]!r}"
+        numbered = [h for h in headings if re.match(r"#+ \d", h)]
+        assert numbered and all(re.match(rf"#+ {number}\.\d", h) for h in numbered), (
+            f"{name}: sections must be numbered {number}.1, {number}.2, ...: {numbered}")
+        assert re.search(rf"^{number}\. \[[^\]]+\]\([^)]*/lectures/{name}\.ipynb\)", readme, re.MULTILINE), (
+            f"README.md's lecture list should show {name}.ipynb as item {number}, with its Colab link")

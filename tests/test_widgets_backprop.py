@@ -1,4 +1,4 @@
-"""Lecture 1 widgets: numbers behind the stepper and the gate explorer.
+"""Lecture 3 widgets: numbers behind the stepper and the gate explorer.
 
 Oracles: the lecture's hand-worked results (5x^4, the (x+y)z gradients -4, -4, 3,
 the sigmoid neuron's gradients), central differences, and Value.backward().

@@ -1,4 +1,4 @@
-"""Lecture 2 widgets: the numbers behind the convolution explorer, the quiz and 1-D convolution.
+"""Lecture 4 widgets: the numbers behind the convolution explorer, the quiz and 1-D convolution.
 
 Oracles: scipy.signal (correlate2d / convolve2d / correlate / convolve),
 scipy.ndimage for the Gaussian, and hand-worked values on the bar image.

@@ -1,4 +1,4 @@
-"""Lecture 5's worked example (3x3 input, 2x2 kernel, padding 1) against gradcheck and scipy.signal."""
+"""Lecture 7's worked example (3x3 input, 2x2 kernel, padding 1) against gradcheck and scipy.signal."""
 import numpy as np
 import pytest
 from scipy import signal

@@ -1,4 +1,4 @@
-"""The HOG explorer of lecture 4: its numbers equal skimage.feature.hog for every slider setting."""
+"""The HOG explorer of lecture 6: its numbers equal skimage.feature.hog for every slider setting."""
 import numpy as np
 import pytest
 

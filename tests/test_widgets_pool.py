@@ -1,4 +1,4 @@
-"""Lecture 3 widgets: pooling explorer, receptive fields, shapes and parameter counts.
+"""Lecture 5 widgets: pooling explorer, receptive fields, shapes and parameter counts.
 
 Oracles: the lecture's 4x4 example ([[6, 8], [3, 4]]), NumPy window reductions,
 a brute-force receptive field (which input pixels move one output), real

@@ -1,4 +1,4 @@
-"""Lecture 6 widgets: the fit callback hook, the live plot, optimizer comparison, feature-map explorer."""
+"""Lecture 8 widgets: the fit callback hook, the live plot, optimizer comparison, feature-map explorer."""
 import numpy as np
 import pytest
 

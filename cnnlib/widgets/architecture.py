@@ -1,4 +1,4 @@
-"""Lecture 3 widgets: output shapes and parameter counts of a network, layer by layer.
+"""Lecture 5 widgets: output shapes and parameter counts of a network, layer by layer.
 
 A network is written as text, one layer per line (the same notation the
 lecture uses on its tables)::

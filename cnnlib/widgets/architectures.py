@@ -5,7 +5,7 @@ Plain functions (tested without a browser) compute every number the lecture
 shows: parameter and multiply-add counts of cnnlib models, the receptive
 field of stacked small kernels, the cost of 1x1 bottlenecks, gradient norms
 per layer. ``stacked_conv_explorer`` and ``bottleneck_explorer`` are thin
-ipywidgets wrappers. (The shape-and-parameter explorer of lecture 3 lives in
+ipywidgets wrappers. (The shape-and-parameter explorer of lecture 5 lives in
 :mod:`cnnlib.widgets.architecture`.)
 """
 from __future__ import annotations

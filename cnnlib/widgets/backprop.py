@@ -1,4 +1,4 @@
-"""Lecture 1 widgets: the backward pass step by step, and the gate patterns.
+"""Lecture 3 widgets: the backward pass step by step, and the gate patterns.
 
 The numbers come from :mod:`cnnlib.autodiff` (``Value``, ``backward_steps``,
 ``draw_graph``); this module only arranges them into frames a slider can walk

@@ -1,4 +1,4 @@
-"""Backprop through a convolution, symbol by symbol (lecture 5).
+"""Backprop through a convolution, symbol by symbol (lecture 7).
 
 The lecture's example: a 3x3 input ``x``, a 2x2 kernel ``w``, padding 1, so
 ``x_pad`` is 5x5 and the output ``z`` is 4x4 with

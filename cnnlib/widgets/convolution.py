@@ -1,4 +1,4 @@
-"""Lecture 2 widgets: the convolution explorer, "which kernel made which output", 1-D convolution.
+"""Lecture 4 widgets: the convolution explorer, "which kernel made which output", 1-D convolution.
 
 All arithmetic is :func:`cnnlib.conv.correlate2d` / :func:`cnnlib.conv.convolve2d`;
 the functions here pick images and kernels, cut out the window at one output

@@ -1,4 +1,4 @@
-"""HOG explorer: an image and its HOG picture side by side (lecture 4).
+"""HOG explorer: an image and its HOG picture side by side (lecture 6).
 
 ``hog_view`` computes everything the widget shows for one setting of the
 controls (the descriptor, the picture, the cell and block counts); the builder

@@ -1,4 +1,4 @@
-"""Lecture 3 widgets: the pooling explorer and receptive fields.
+"""Lecture 5 widgets: the pooling explorer and receptive fields.
 
 Pooling itself is :mod:`cnnlib.pool`; this module applies it to one 2-D
 image, cuts out one window, and traces how far back a stack of layers sees.

@@ -1,4 +1,4 @@
-"""Training widgets for lecture 6: a live loss/accuracy plot, optimizer comparison,
+"""Training widgets for lecture 8: a live loss/accuracy plot, optimizer comparison,
 and a look inside a trained network.
 
 - ``LivePlot`` is a callback for :func:`cnnlib.train.fit`: every call redraws

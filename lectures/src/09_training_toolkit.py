@@ -1,9 +1,9 @@
-"""Builds lectures/09_training_toolkit.ipynb (initialisation, normalisation, regularisation, optimisers)."""
+"""Builds lectures/09_training_toolkit.ipynb (lecture 9: initialisation, normalisation, regularisation, optimisers)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Training toolkit
+    # Lecture 9: Training toolkit
 
     Backpropagation tells us the gradient; it does not tell us where to start, how big a step to
     take, or how to stop a network from memorising its training set. AlexNet's recipe in 2012 was
@@ -92,7 +92,7 @@ cells = [
         return nn.Sequential(*layers)
     """),
     md(r"""
-    ## 1 Weight initialisation
+    ## 9.1 Weight initialisation
 
     Take one layer, $z_j = \sum_{i=1}^{n_\text{in}} w_{ji}\, h_i$, with weights drawn independently
     with mean 0 and variance $\mathrm{Var}(w)$, independent of the inputs $h_i$. The terms are
@@ -179,7 +179,7 @@ cells = [
     *scale* is what this section is about.
     """),
     md(r"""
-    ## 2 Batch normalisation
+    ## 9.2 Batch normalisation
 
     Good initialisation sets the scale at step 0; training then changes the weights and the scales
     drift again. Batch normalisation (Ioffe & Szegedy, 2015) re-standardises the values of each
@@ -299,7 +299,7 @@ cells = [
     """),
     md(r"""
     In training, batch normalisation lets a deep network take larger steps. The 12-layer network of
-    section 1 (He initialisation) with and without a `BatchNorm1d` after each hidden layer, same
+    section 9.1 (He initialisation) with and without a `BatchNorm1d` after each hidden layer, same
     learning rate $0.05$:
     """),
     code("""
@@ -331,7 +331,7 @@ cells = [
     mean removes any constant added per channel, so `bias=False` is the custom.
     """),
     md(r"""
-    ## 3 Dropout
+    ## 9.3 Dropout
 
     Dropout (Srivastava et al., 2014) switches each hidden unit off at random during training. With
     drop probability $p$ and an independent mask $r_j \sim \mathrm{Bernoulli}(1 - p)$ per unit and
@@ -399,7 +399,7 @@ cells = [
     keeps the held-out loss lower. On this tiny budget it does not buy much accuracy; on large networks
     trained for long (AlexNet's two 4096-unit layers) it was essential.
 
-    ## 4 Data augmentation
+    ## 9.4 Data augmentation
 
     The best regulariser is more data. When there is none, we can make plausible new examples from the
     old ones: a digit shifted by two pixels, turned by ten degrees or slightly warped is still the same
@@ -449,7 +449,7 @@ cells = [
     every visit, so memorising the 500 originals is no longer enough, and the held-out accuracy rises by
     several points.
 
-    ## 5 Weight decay
+    ## 9.5 Weight decay
 
     Add an L2 penalty to the loss, $\tilde L(\theta) = L(\theta) + \tfrac{\lambda}{2}\lVert w\rVert^2$
     (the $\lambda R(\theta)$ of a regularised logistic regression). Its gradient adds $\lambda w$, and a
@@ -478,7 +478,7 @@ cells = [
     decay they stay markedly smaller and the held-out loss stays lower. As with dropout, the accuracy
     changes by a point or two at most on this small problem.
 
-    ## 6 Learning-rate schedules
+    ## 9.6 Learning-rate schedules
 
     Early in training, large steps cross the loss landscape quickly; late in training they bounce around
     the bottom of a valley, and mini-batch noise keeps the loss from settling. So the learning rate is
@@ -517,7 +517,7 @@ cells = [
     With a constant rate the training loss stays noisy; each drop of the step schedule makes the loss
     fall at once, and the cosine schedule ends lowest of the three.
 
-    ## 7 Momentum and Adam
+    ## 9.7 Momentum and Adam
 
     Plain SGD, $\theta \leftarrow \theta - \eta\, g$ with a stochastic gradient $g$, has one learning rate
     for all parameters. In a long narrow valley that is a bad compromise: the rate that is safe across

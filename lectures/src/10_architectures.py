@@ -1,9 +1,9 @@
-"""Builds lectures/10_architectures.ipynb (AlexNet, VGG, Inception, ResNet, DenseNet, AlphaGo)."""
+"""Builds lectures/10_architectures.ipynb (lecture 10: AlexNet, VGG, Inception, ResNet, DenseNet, AlphaGo)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Architectures after LeNet
+    # Lecture 10: Architectures after LeNet
 
     LeNet-5 read $32 \times 32$ digits with 60 thousand parameters. Fourteen years later AlexNet read
     $224 \times 224$ photographs of a thousand kinds of objects with 60 million, and won ImageNet 2012
@@ -47,7 +47,7 @@ cells = [
     start_of_lecture = time.perf_counter()
     """),
     md(r"""
-    ## 1 AlexNet (2012)
+    ## 10.1 AlexNet (2012)
 
     Krizhevsky, Sutskever and Hinton trained an 8-layer network (5 convolutional, 3 fully connected,
     not counting pooling) on the 1.2 million labelled images of ImageNet. On the 2012 challenge it
@@ -73,7 +73,7 @@ cells = [
     print(nn.summary(alex, (3, 227, 227)))
     """),
     md(r"""
-    The parameters follow from lecture 3's rules: a convolution has $F(C K^2 + 1)$ parameters, e.g.
+    The parameters follow from lecture 5's rules: a convolution has $F(C K^2 + 1)$ parameters, e.g.
     conv1 $96 (3 \cdot 11^2 + 1) = 34{,}944$; a linear layer $n_\text{out}(n_\text{in} + 1)$, e.g. fc6
     $4096 (256 \cdot 6 \cdot 6 + 1) = 37{,}752{,}832$. The total, 62.4 million, is the figure usually
     quoted (the original's split across two GPUs, where some layers see only half of the channels,
@@ -121,12 +121,12 @@ cells = [
     have by far the most capacity to memorise; that is where AlexNet put its dropout.
     """),
     md(r"""
-    ## 2 VGG (2014): stacks of $3 \times 3$ convolutions
+    ## 10.2 VGG (2014): stacks of $3 \times 3$ convolutions
 
     Simonyan and Zisserman asked what happens if a network uses only the smallest kernel that still has
     a centre, $3 \times 3$ with stride 1 and padding 1, and gets its large receptive fields by stacking.
     A unit after one $3 \times 3$ layer sees 3 input positions per axis; each further layer adds
-    $k - 1 = 2$ (lecture 3's rule $r' = r + (k - 1) j$ with jump $j = 1$), so $n$ stacked layers see
+    $k - 1 = 2$ (lecture 5's rule $r' = r + (k - 1) j$ with jump $j = 1$), so $n$ stacked layers see
     $$r_n = 2n + 1: \qquad \text{two } 3\times3 = \text{one } 5 \times 5, \qquad \text{three } 3 \times 3 = \text{one } 7 \times 7.$$
     With $C$ channels in and out, the stack costs $n \cdot 9C^2$ weights against $(2n+1)^2 C^2$ for one
     large kernel: $18C^2$ against $25C^2$ for two layers (28% fewer), $27C^2$ against $49C^2$ for three
@@ -191,7 +191,7 @@ cells = [
     print(layer_costs(vgg_mini(), (1, 28, 28)))
     """),
     md(r"""
-    ## 3 Inception (2014): $1 \times 1$ bottlenecks
+    ## 10.3 Inception (2014): $1 \times 1$ bottlenecks
 
     A $1 \times 1$ convolution looks at one pixel, but at all $C$ channels of it: it is a fully connected
     layer from $C$ to $F$ channels applied at every position, with $C F$ weights. GoogLeNet (Szegedy et al.,
@@ -235,7 +235,7 @@ cells = [
     would widen the next. GoogLeNet stacks nine such modules into 22 layers with about 7 million
     parameters, roughly a ninth of AlexNet's, and won ImageNet 2014 (6.7% top-5 error).
 
-    ## 4 ResNet (2015): learning a residual
+    ## 10.4 ResNet (2015): learning a residual
 
     Deeper should never be worse: a 56-layer network could copy a good 20-layer one and set its extra
     layers to the identity. Yet He et al. found that plain 56-layer networks had a *higher training
@@ -347,7 +347,7 @@ cells = [
     channels only.
     """),
     md(r"""
-    ## 5 DenseNet (2017): every layer sees all earlier maps
+    ## 10.5 DenseNet (2017): every layer sees all earlier maps
 
     ResNet *adds* a block's input to its output. DenseNet (Huang et al.) *concatenates* instead: inside a
     dense block, layer $l$ receives the feature maps of the block's input and of all $l - 1$ layers before
@@ -379,7 +379,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 6 AlphaGo's policy network (2016)
+    ## 10.6 AlphaGo's policy network (2016)
 
     Convolutions are not only for photographs. A Go board is a $19 \times 19$ grid whose patterns
     (shapes of stones) mean the same thing wherever they appear: the two assumptions of a CNN. AlphaGo's
@@ -421,11 +421,11 @@ cells = [
     points; a one-point error on a Go board is a different move.
     """),
     md(r"""
-    ## 7 The costs side by side
+    ## 10.7 The costs side by side
 
     Parameters (memory, and capacity to overfit) and multiply-adds per input (time) for the networks of
-    this lecture, all counted by `cnnlib` from real models, except VGG-16 (formula of section 2) and the
-    inception module (section 3):
+    this lecture, all counted by `cnnlib` from real models, except VGG-16 (formula of section 10.2) and the
+    inception module (section 10.3):
     """),
     code("""
     models = {
@@ -489,7 +489,7 @@ cells = [
     md(r"""
     ### Exercise 5
 
-    In the plain-against-residual experiment of section 4, change `depth` to 4. Does the residual
+    In the plain-against-residual experiment of section 10.4, change `depth` to 4. Does the residual
     network still win clearly? What does that say about when shortcuts matter?
     """),
     answer(r"""

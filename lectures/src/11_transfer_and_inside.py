@@ -1,9 +1,9 @@
-"""Builds lectures/11_transfer_and_inside.ipynb (transfer learning, what units respond to, adversarial digits)."""
+"""Builds lectures/11_transfer_and_inside.ipynb (lecture 11: transfer learning, what units respond to, adversarial digits)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Transfer learning and looking inside
+    # Lecture 11: Transfer learning and looking inside
 
     A trained network is more than a classifier: its convolutional layers compute features that
     may serve another task, and the same backward pass that trains the weights can also change
@@ -44,7 +44,7 @@ cells = [
     X_train, X_val, y_train, y_val = train_val_split(X, labels, val_fraction=0.2, seed=0)
     """),
     md(r"""
-    ## 1 The source task and the new task
+    ## 11.1 The source task and the new task
 
     **Transfer learning** trains a network on a *source* task with plenty of data and reuses what it
     learned on a *target* task with little. Our source is digit recognition (4,000 MNIST digits). Our
@@ -117,7 +117,7 @@ cells = [
     print(f"source task: validation accuracy {evaluate(digits_net, X_val[val_source], y_val[val_source])[1]:.3f}")
     """),
     md(r"""
-    ## 2 Three ways to learn the new task
+    ## 11.2 Three ways to learn the new task
 
     Everything up to the flatten is the **feature extractor** $\phi(x) \in \mathbb{R}^{256}$; the head is
     a linear layer. With $n$ labelled images of the new task:
@@ -177,7 +177,7 @@ cells = [
     the usual recipe (download a pretrained network, cut off its classification layer, train a new
     one).
 
-    ## 3 What do the units respond to?
+    ## 11.3 What do the units respond to?
 
     To see what a unit wants, change the **image** rather than the weights. The gradient of the
     unit's activation $a(x)$ with respect to $x$ comes from the same backward pass as training, run
@@ -186,7 +186,7 @@ cells = [
     converges to an image that maximises $a(x) - \tfrac{\lambda}{2}\lVert x\rVert^2$: this is
     **activation maximisation**.
 
-    ### 3.1 First layer: the unit wants its own kernel
+    ### 11.3.1 First layer: the unit wants its own kernel
 
     A first-layer unit is linear in its $5 \times 5$ window: $a = w \cdot x + b$, so
     $\nabla_x a = w$ and the ascent stops where $w = \lambda x$, at $x = w / \lambda$. The optimised
@@ -203,10 +203,10 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ### 3.2 Deeper: the second convolution and the class scores
+    ### 11.3.2 Deeper: the second convolution and the class scores
 
     A unit of `conv2` at the centre of its map sees a $14 \times 14$ patch of the digit (receptive
-    field $5 + (2-1)\cdot 1 + (5-1)\cdot 2 = 14$, lecture 3). It is no longer linear in $x$ (a ReLU
+    field $5 + (2-1)\cdot 1 + (5-1)\cdot 2 = 14$, lecture 5). It is no longer linear in $x$ (a ReLU
     and a max-pool sit between), so the ascent finds a local optimum. Maximising a **class score**
     of the head gives the pattern the whole network associates most with that class.
 
@@ -242,7 +242,7 @@ cells = [
     Activation maximisation of a network trained on ImageNet gives, in the same way, textures in
     middle layers and object parts (eyes, wheels) in the last ones.
 
-    ## 4 Confuse your ConvNet: adversarial digits
+    ## 11.4 Confuse your ConvNet: adversarial digits
 
     The gradient with respect to the input also says how to make the network **wrong**. The
     **fast gradient sign method** (Goodfellow, Shlens & Szegedy, 2015) takes one step that raises the
@@ -298,9 +298,9 @@ cells = [
        For a $28 \times 28$ image with $|w_i| = 0.01$ for every pixel, how much can $\epsilon = 0.1$ change $s$?
     2. **Why a new head?** The new task has 10 (or 5) classes, the old one 10. Why not keep the old
        head, and why does training only the head on frozen features need just one forward pass per image?
-    3. **The kernel is the answer.** In 3.1, why does the ascent with $\lambda = 1$ end at exactly
+    3. **The kernel is the answer.** In 11.3.1, why does the ascent with $\lambda = 1$ end at exactly
        $x = w$, whatever the bias? What would happen with $\lambda = 0$?
-    4. **Random is not adversarial.** Check in the table of section 4 how much random $\pm\epsilon$ noise
+    4. **Random is not adversarial.** Check in the table of section 11.4 how much random $\pm\epsilon$ noise
        costs compared with FGSM at $\epsilon = 0.2$, and explain the difference with the linear score of
        exercise 1 (hint: the sum of 784 random signs times $w_i$).
     """),

@@ -1,6 +1,6 @@
 """Tiny helpers for the lecture builders: each ``NN_topic.py`` here writes ``../NN_topic.ipynb``.
 
-Run ``python lectures/src/04_hog_features.py`` (etc.) after editing a builder;
+Run ``python lectures/src/06_hog_features.py`` (etc.) after editing a builder;
 the notebooks are written without outputs.
 """
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Builds lectures/02_convolution.ipynb (lecture 2: convolution nuts and bolts)."""
+"""Builds lectures/04_convolution.ipynb (lecture 4: convolution nuts and bolts)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 2: Convolution nuts and bolts
+    # Lecture 4: Convolution nuts and bolts
 
     A convolutional layer slides a small kernel over the image and takes a dot product
     at every position. This lecture takes the operation apart: the definition, the
@@ -42,7 +42,7 @@ cells = [
         plt.show()
     """),
     md(r"""
-    ## 2.1 Two definitions
+    ## 4.1 Two definitions
 
     Notation for the whole course: the input image is $x$, the kernel (the weights) is $w$, of size
     $K \times K$, and the output is $z$; $u, v$ run over the kernel's rows and columns. In signal
@@ -82,7 +82,7 @@ cells = [
     print("loops agree with correlate2d:", np.allclose(conv_loops(image, kernel), correlate2d(image, kernel)))
     """),
     md(r"""
-    ## 2.2 A worked example: 5x5 input, 3x3 kernel
+    ## 4.2 A worked example: 5x5 input, 3x3 kernel
 
     Slide the $3 \times 3$ kernel over the $5 \times 5$ input; every position gives one number, so the
     output is $3 \times 3$. The first one, by hand:
@@ -103,7 +103,7 @@ cells = [
     assert np.array_equal(conv_loops(x5, w3), z5)
     """),
     md(r"""
-    ## 2.3 Edges of a bar
+    ## 4.3 Edges of a bar
 
     A $10 \times 10$ image, dark with a bright vertical bar (columns 3-6). The kernel with three rows
     $[-1\ 0\ 1]$ computes "right neighbour minus left neighbour", summed over three rows: $+3$ where
@@ -126,7 +126,7 @@ cells = [
     The explorer below also offers a kernel called *vertical edge*: it is $[1\ 0\ -1]$, the same
     detector with the opposite sign (negative on the left edge, positive on the right).
 
-    ## 2.4 Output size, padding and stride
+    ## 4.4 Output size, padding and stride
 
     With an $n \times n$ input, a $K \times K$ kernel, **stride** $s$ (step between windows) and
     **padding** $p$ (rows and columns of zeros added around the border):
@@ -180,7 +180,7 @@ cells = [
     assert np.array_equal(correlate2d(x6, filter1, stride=2), [[3, -3], [-3, 0]])
     """),
     md(r"""
-    ## 2.5 Explorer
+    ## 4.5 Explorer
 
     Choose an image (the bar, a handwritten digit, a photograph from `skimage.data`) and a
     kernel, or type your own (one row per line). Change stride and padding and watch the
@@ -204,7 +204,7 @@ cells = [
     kernel's centre, so the output is the image (cropped by one pixel at the border without padding).
     """),
     md(r"""
-    ## 2.6 Which kernel made which output?
+    ## 4.6 Which kernel made which output?
 
     Three kernels, one photograph, three outputs in shuffled order. Which kernel made Im1, Im2 and Im3?
     Decide before you open the answer.
@@ -251,7 +251,7 @@ cells = [
     widget grades your choices; `kernel_quiz(image, seed=0)` returns the answer key.
     """),
     md(r"""
-    ## 2.7 Convolution as one matrix multiplication (im2col)
+    ## 4.7 Convolution as one matrix multiplication (im2col)
 
     Every output pixel is a dot product of the kernel with one window. Copy each window into a
     column of a matrix (**im2col**, "image to columns"): for the $5 \times 5$ example the windows are
@@ -275,7 +275,7 @@ cells = [
     print("conv2d_forward = weight matrix (2, 9) @ im2col (9, 9):", out.shape)
     """),
     md(r"""
-    ## 2.8 One dimension
+    ## 4.8 One dimension
 
     A signal $x \in \mathbb{R}^d$ (audio, a time series) and a filter $w \in \mathbb{R}^k$ with $k \ll d$.
     The 1-D (relaxed) convolution is the vector of length $d - k + 1$
@@ -399,7 +399,7 @@ cells = [
     and reacts more weakly to the step, which looks like half a bump.
     """),
     md(r"""
-    ## 2.9 Smoothing in two dimensions
+    ## 4.9 Smoothing in two dimensions
 
     The same filters in 2-D: uniform $w_{u,v} = 1/K^2$. A classic worked example: a $10 \times 10$
     image with a bright $5 \times 5$ square of value 90 (one dark pixel inside) and one stray bright
@@ -436,7 +436,7 @@ cells = [
          ["noisy", "uniform 5x5", "Gaussian 5x5, σ=1.4", "Gaussian 9x9, σ=2.5"])
     """),
     md(r"""
-    ## 2.10 Several channels
+    ## 4.10 Several channels
 
     A colour image has $C_\text{in} = 3$ channels, and a hidden layer has as many channels
     as the layer before had filters. A kernel therefore spans **all** input channels: it
@@ -476,4 +476,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("02_convolution", cells))
+    print(write("04_convolution", cells))

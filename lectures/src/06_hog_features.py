@@ -1,9 +1,9 @@
-"""Builds lectures/04_hog_features.ipynb (lecture 4: image features and HOG)."""
+"""Builds lectures/06_hog_features.ipynb (lecture 6: image features and HOG)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 4: Image features and HOG
+    # Lecture 6: Image features and HOG
 
     Before convolutional networks learned their own features, vision systems used
     features designed by hand. The most successful one for shapes is the
@@ -35,7 +35,7 @@ cells = [
     print(digits.shape, np.bincount(labels))
     """),
     md(r"""
-    ## 4.1 Gradients
+    ## 6.1 Gradients
 
     HOG differentiates the image with the filter $[-1, 0, 1]$ in both directions (no
     smoothing, no halving):
@@ -60,7 +60,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 4.2 Orientation histograms per cell
+    ## 6.2 Orientation histograms per cell
 
     The image is cut into cells of $c \times c$ pixels (here $7\times7$: a digit has $4\times4$
     cells). With $B$ orientation bins of width $180^\circ / B$, every pixel adds its magnitude $m$
@@ -81,7 +81,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 4.3 Block normalisation
+    ## 6.3 Block normalisation
 
     Lighting and contrast change gradient magnitudes. HOG groups $b\times b$ neighbouring cells
     into **blocks** that overlap (stride: one cell) and normalises each block's vector $v$.
@@ -102,7 +102,7 @@ cells = [
     print("largest change when the contrast drops to 30%:", np.abs(features - darker).max())
     """),
     md(r"""
-    ## 4.4 The HOG picture
+    ## 6.4 The HOG picture
 
     The HOG picture draws each cell's histogram as a star of line segments, one per bin, along the
     edge direction (perpendicular to the gradient), brighter for a larger vote. Move the sliders:
@@ -114,7 +114,7 @@ cells = [
     explorer
     """),
     md(r"""
-    ## 4.5 HOG + a linear classifier vs raw pixels
+    ## 6.5 HOG + a linear classifier vs raw pixels
 
     A linear classifier (multinomial logistic regression) on the 784 raw pixels, and the same
     classifier on 324 HOG features ($7\times7$ cells, $2\times2$ blocks, 9 bins). We train on 4,000
@@ -138,7 +138,7 @@ cells = [
     print(f"HOG         ({F_train.shape[1]} features): {hog_accuracy:.3f}")
     """),
     md(r"""
-    ## 4.6 Logistic regression on 28x28 pixels: 7,850 parameters
+    ## 6.6 Logistic regression on 28x28 pixels: 7,850 parameters
 
     The raw-pixel classifier computes ten scores $s = Wx + b$ with $W \in \mathbb{R}^{10\times784}$ and
     $b \in \mathbb{R}^{10}$: $784\cdot10 + 10 = 7{,}850$ parameters. Each row of $W$ has one weight per
@@ -166,9 +166,9 @@ cells = [
 
     1. A $28\times28$ digit, cells of $4\times4$ pixels, blocks of $2\times2$ cells, 9 orientations: how
        long is the HOG descriptor? Check with the explorer above.
-    2. How many parameters does the logistic regression on the HOG features of 4.5 have?
+    2. How many parameters does the logistic regression on the HOG features of 6.5 have?
     3. Why does HOG use the *unsigned* orientation (mod $180^\circ$) for digits and pedestrians?
-    4. In 4.3 the contrast dropped to 30% and the descriptor hardly moved. Which step is responsible,
+    4. In 6.3 the contrast dropped to 30% and the descriptor hardly moved. Which step is responsible,
        and why is the change not exactly zero?
     """),
     answer(r"""
@@ -183,4 +183,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("04_hog_features", cells))
+    print(write("06_hog_features", cells))

@@ -1,9 +1,9 @@
-"""Builds lectures/01_backprop.ipynb (lecture 1: backpropagation on computational graphs)."""
+"""Builds lectures/03_backprop.ipynb (lecture 3: backpropagation on computational graphs)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 1: Backpropagation on computational graphs
+    # Lecture 3: Backpropagation on computational graphs
 
     A neural network is a long chain of simple operations. Training it needs the
     derivative of the loss with respect to every weight, and **backpropagation**
@@ -30,7 +30,7 @@ cells = [
                                          gate_explorer, gate_gradients)
     """),
     md(r"""
-    ## 1.1 The chain rule
+    ## 3.1 The chain rule
 
     If $f(x) = g(h(x))$ then
     $$\frac{df}{dx} = \frac{dg}{dh}\,\frac{dh}{dx}.$$
@@ -62,7 +62,7 @@ cells = [
     forward pass.
     """),
     md(r"""
-    ## 1.2 The multivariate chain rule
+    ## 3.2 The multivariate chain rule
 
     When $x$ reaches $f$ along several paths, the contributions of the paths **add**.
     For $f = y\,z$ with $y = x^3$ and $z = x^2$:
@@ -82,7 +82,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 1.3 A computational graph: $f(x, y, z) = (x + y)\,z$
+    ## 3.3 A computational graph: $f(x, y, z) = (x + y)\,z$
 
     Introduce $q = x + y$, so $f = q z$. At $x = -2$, $y = 5$, $z = -4$ the forward
     pass gives $q = 3$ and $f = -12$. Going backward:
@@ -105,7 +105,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 1.4 The sigmoid neuron
+    ## 3.4 The sigmoid neuron
 
     A neuron with two inputs computes
     $$f(w, x) = \frac{1}{1 + e^{-(w_0 x_0 + w_1 x_1 + w_2)}}.$$
@@ -135,7 +135,7 @@ cells = [
     print({name: round(v.grad, 4) for name, v in inputs_gate.items()})
     """),
     md(r"""
-    ## 1.5 The backward pass, one node at a time
+    ## 3.5 The backward pass, one node at a time
 
     Drag the **backward step** slider. Step 0 is the forward pass; every further step
     takes one node (red), whose gradient is complete, and sends **upstream × local**
@@ -146,7 +146,7 @@ cells = [
     backprop_stepper()
     """),
     md(r"""
-    ## 1.6 Gate patterns
+    ## 3.6 Gate patterns
 
     Four gates explain most of the gradient flow in a network:
 
@@ -190,7 +190,7 @@ cells = [
     case $w_1 = 0$, $b_1 = 0$).
     """),
     md(r"""
-    ## 1.7 Vectors and matrices
+    ## 3.7 Vectors and matrices
 
     For a linear layer $y = W x$ with $W \in \mathbb{R}^{m \times n}$, $x \in \mathbb{R}^{n}$ and an
     upstream gradient $\frac{\partial L}{\partial y} \in \mathbb{R}^{m}$:
@@ -214,7 +214,7 @@ cells = [
     print("dX", dX.shape, "relative error", rel_error(dX, numerical_gradient(loss, X)))
     """),
     md(r"""
-    ## 1.8 A two-layer network in NumPy
+    ## 3.8 A two-layer network in NumPy
 
     Three classes of 2-D points lying on interleaved spiral arms cannot be separated by
     lines. A network with one hidden layer of ReLUs can:
@@ -261,7 +261,7 @@ cells = [
             print(f"step {step:4d}  loss {loss:.3f}  accuracy {(s.argmax(axis=1) == y).mean():.2f}")
     """),
     md(r"""
-    ## 1.9 The same network with cnnlib
+    ## 3.9 The same network with cnnlib
 
     `cnnlib.nn` packs each forward/backward pair into a module; `train_step` runs
     forward, softmax cross-entropy, backward and one optimizer step.
@@ -314,4 +314,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("01_backprop", cells))
+    print(write("03_backprop", cells))

@@ -1,9 +1,9 @@
-"""Builds lectures/03_pooling_architecture.ipynb (lecture 3: pooling and CNN architecture)."""
+"""Builds lectures/05_pooling_architecture.ipynb (lecture 5: pooling and CNN architecture)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 3: Pooling and CNN architecture
+    # Lecture 5: Pooling and CNN architecture
 
     Convolutions find local patterns; **pooling** summarises them over small regions, so
     the maps shrink and later layers see more of the image. Stacking the two gives the
@@ -32,7 +32,7 @@ cells = [
     from IPython.display import HTML, display
     """),
     md(r"""
-    ## 3.1 Pooling
+    ## 5.1 Pooling
 
     A pooling layer slides a window (usually $2 \times 2$ with stride 2) over each channel
     on its own and keeps one number per window:
@@ -86,7 +86,7 @@ cells = [
     `pool2d(LECTURE_EXAMPLE, "max", 2, 1)` confirms the output.
     """),
     md(r"""
-    ## 3.2 Receptive fields
+    ## 5.2 Receptive fields
 
     The **receptive field** of a unit is the patch of the input image it depends on. A
     $K \times K$ layer widens it by $(K - 1)$ times the **jump** $j$ (the distance in input
@@ -102,7 +102,7 @@ cells = [
     receptive_field_explorer()
     """),
     md(r"""
-    ## 3.3 Fully connected versus convolutional
+    ## 5.3 Fully connected versus convolutional
 
     Take a $200 \times 200$ grey image and a hidden layer of the same size, $40{,}000$ units.
 
@@ -127,7 +127,7 @@ cells = [
     print(f"28x28 digit, 5x5 filters: {5 * 5} weights per map convolutional, {28 * 28 * 24 * 24:,} fully connected")
     """),
     md(r"""
-    ## 3.4 LeNet-5
+    ## 5.4 LeNet-5
 
     LeCun et al. (1998) read $32 \times 32$ digits with seven layers. For a convolution with
     $C_\text{in}$ input channels, $C_\text{out}$ filters of $K \times K$:
@@ -171,7 +171,7 @@ cells = [
     display(HTML(table_html(rows, total, shape)))
     """),
     md(r"""
-    ## 3.5 AlexNet
+    ## 5.5 AlexNet
 
     Krizhevsky, Sutskever and Hinton (2012) won ImageNet with five convolutional and three
     fully connected layers, ReLUs, overlapping max pooling ($3 \times 3$, stride 2), dropout and
@@ -189,7 +189,7 @@ cells = [
     Nearly all parameters sit in the fully connected layers, while nearly all the
     computation happens in the convolutions, which apply few weights at many positions.
 
-    ## 3.6 Build your own
+    ## 5.6 Build your own
 
     Write a network one layer per line (`conv OUT K [stride=S] [pad=P]`, `maxpool K`,
     `avgpool K`, `relu`, `flatten`, `linear OUT`, optionally `name:` in front), set the
@@ -231,4 +231,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("03_pooling_architecture", cells))
+    print(write("05_pooling_architecture", cells))

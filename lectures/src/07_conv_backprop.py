@@ -1,12 +1,12 @@
-"""Builds lectures/05_conv_backprop.ipynb (lecture 5: backprop through convolution and pooling)."""
+"""Builds lectures/07_conv_backprop.ipynb (lecture 7: backprop through convolution and pooling)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 5: Backpropagation through convolution and pooling
+    # Lecture 7: Backpropagation through convolution and pooling
 
     A convolution layer is a sum of products, so its backward pass follows from the gate
-    patterns of lecture 1: *multiply swaps*, *add distributes*, and a value used in several
+    patterns of lecture 3: *multiply swaps*, *add distributes*, and a value used in several
     places *adds up* its gradients. Worked out for a whole layer, the result is again a
     convolution.
 
@@ -28,11 +28,11 @@ cells = [
     from cnnlib.widgets.conv_backprop import conv_backprop_explorer, conv_terms, format_terms, gradient_terms
     """),
     md(r"""
-    ## 5.1 The example, symbol by symbol
+    ## 7.1 The example, symbol by symbol
 
     Input $x$ is $3\times3$, kernel $w$ is $2\times2$, padding 1: $x_\text{pad}$ is $5\times5$ and the
     output $z$ is $(3 + 2\cdot1 - 2 + 1)^2 = 4\times4$, with (stride 1, the "relaxed" convolution
-    of lecture 2, no flip)
+    of lecture 4, no flip)
 
     $$z[i, j] = \sum_{u=0}^{1}\sum_{v=0}^{1} x_\text{pad}[i+u,\, j+v]\; w[u, v].$$
 
@@ -63,7 +63,7 @@ cells = [
     assert np.allclose(z, z_from_terms)
     """),
     md(r"""
-    ## 5.2 The gradient with respect to the weights
+    ## 7.2 The gradient with respect to the weights
 
     Let the loss be $L$ and the upstream gradient $g = \partial L/\partial z$ (a $4\times4$ array).
     The weight $w[u, v]$ is used in **every** output (it is shared), so its gradient adds up one
@@ -101,7 +101,7 @@ cells = [
     print("relative error:", rel_error(dw, dw_numerical))
     """),
     md(r"""
-    ## 5.3 The gradient with respect to the input: a full convolution
+    ## 7.3 The gradient with respect to the input: a full convolution
 
     The pixel $x_\text{pad}[r, t]$ meets $w[u, v]$ in output $z[r-u,\, t-v]$ (when that output
     exists), so
@@ -109,7 +109,7 @@ cells = [
     $$\frac{\partial L}{\partial x_\text{pad}[r, t]} = \sum_{u, v} g[r-u,\, t-v]\; w[u, v].$$
 
     The indices of $g$ *decrease* while those of $w$ increase: that is a **true convolution**
-    (lecture 2's signal-processing definition), of $g$ with $w$, in "full" mode: pad $g$ with
+    (lecture 4's signal-processing definition), of $g$ with $w$, in "full" mode: pad $g$ with
     $K-1 = 1$ zeros so that every overlap counts. Equivalently: correlate the padded $g$ with the
     **flipped** kernel $w[::-1, ::-1]$. The result is $5\times5$ (the shape of $x_\text{pad}$); the
     padding zeros are not inputs, so we cut the border off.
@@ -139,7 +139,7 @@ cells = [
     conv_backprop_explorer(x, w, pad=1)
     """),
     md(r"""
-    ## 5.4 The layer: batches, channels, stride
+    ## 7.4 The layer: batches, channels, stride
 
     `F.conv2d_backward` does the same for a whole layer: $x$ of shape $(N, C, H, W)$, $w$ of shape
     $(F, C, K, K)$, a bias per filter ($\partial L/\partial b[f] = \sum_{n,i,j} g[n, f, i, j]$). We check all three
@@ -163,7 +163,7 @@ cells = [
     print("db error:", rel_error(dbb, numerical_gradient_array(lambda v: forward(b_=v), bb.copy(), dout)))
     """),
     md(r"""
-    ## 5.5 Max-pooling routes the gradient
+    ## 7.5 Max-pooling routes the gradient
 
     $\max$ is a router: the output of a window equals one of its inputs, so the gradient goes to
     that input alone (the *argmax*) and the others get 0. The lecture's $4\times4$ example with
@@ -204,13 +204,13 @@ cells = [
     md(r"""
     ## Exercises
 
-    1. In the example of 5.1, every input pixel $x[r, t]$ appears in how many outputs? What does
+    1. In the example of 7.1, every input pixel $x[r, t]$ appears in how many outputs? What does
        that tell you about the number of terms in each $\partial L/\partial x[r, t]$?
     2. Work out $\partial L/\partial w[0, 0]$ by hand for the $x$ and $g$ above, using the printed
        formula, and compare with `dw[0, 0]`.
     3. Why does $\partial L/\partial w$ have the shape of $w$ although it is computed by a correlation
        with a $4\times4$ "kernel" $g$?
-    4. In 5.5, what would happen to the gradient if a window had two equal maxima?
+    4. In 7.5, what would happen to the gradient if a window had two equal maxima?
     5. With stride 2, how would you write $\partial L/\partial x$ as a full convolution?
     """),
     answer(r"""
@@ -219,7 +219,7 @@ cells = [
     2. $\partial L/\partial w[0,0] = \sum g[i,j]\, x_\text{pad}[i, j]$ with $x_\text{pad}[i, j] = x[i-1, j-1]$.
        The non-zero entries of $g$ at $(0,0)$, $(0,3)$ and $(3,0)$ meet padding zeros; the others give
        $g[1,1]x[0,0] + g[2,2]x[1,1] + g[3,3]x[2,2] = 2\cdot1 + (-1)(-1) + 1\cdot1 = 4$
-       (with the numbers of 5.1 and 5.2; `dw[0, 0]` prints $4$).
+       (with the numbers of 7.1 and 7.2; `dw[0, 0]` prints $4$).
     3. A "valid" correlation of a $5\times5$ array with a $4\times4$ one has
        $(5 - 4 + 1)^2 = 2\times2$ positions: one per weight.
     4. The forward pass picks one of them (cnnlib: the first in row-major order), and the whole
@@ -231,4 +231,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("05_conv_backprop", cells))
+    print(write("07_conv_backprop", cells))

@@ -1,9 +1,9 @@
-"""Builds lectures/08_nn_foundations.ipynb (neural-network foundations, before convolutions)."""
+"""Builds lectures/02_nn_foundations.ipynb (lecture 2: neural-network foundations, before convolutions)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Neural-network foundations
+    # Lecture 2: Neural-network foundations
 
     Every convolutional network ends in the pieces of an ordinary neural network: weighted sums,
     non-linear activations, a loss, and gradient descent on mini-batches. This lecture builds them
@@ -43,7 +43,7 @@ cells = [
                                             score_losses, two_layer_gradients, universal_approximation_explorer)
     """),
     md(r"""
-    ## 1 The perceptron
+    ## 2.1 The perceptron
 
     Rosenblatt's perceptron (around 1960) is one neuron with a step activation:
     $$\hat y = \begin{cases} 1 & \text{if } z = w \cdot x + b > 0 \\ 0 & \text{otherwise.} \end{cases}$$
@@ -106,10 +106,10 @@ cells = [
     It never converges: every epoch has at least one mistake. Suppose a line worked: $b \le 0$ (from
     $(0,0)$), $w_1 + b > 0$ and $w_0 + b > 0$ (from the two ones), and $w_0 + w_1 + b \le 0$. Adding the
     two middle inequalities gives $w_0 + w_1 + 2b > 0$, so $w_0 + w_1 + b > -b \ge 0$, a contradiction.
-    XOR is not linearly separable; a hidden layer fixes it (section 4).
+    XOR is not linearly separable; a hidden layer fixes it (section 2.4).
     """),
     md(r"""
-    ## 2 Logistic regression: a one-layer network
+    ## 2.2 Logistic regression: a one-layer network
 
     Replace the step by the smooth **sigmoid** $\sigma(z) = 1 / (1 + e^{-z})$ and read the output as a
     probability, $p = \sigma(w \cdot x + b) = P(y = 1 \mid x)$. Training minimises the average
@@ -173,7 +173,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 3 Activation functions and their derivatives
+    ## 2.3 Activation functions and their derivatives
 
     Backpropagation multiplies the upstream gradient by each activation's local derivative $f'(z)$, so
     the derivative matters as much as the function:
@@ -198,7 +198,7 @@ cells = [
     activation_explorer()
     """),
     md(r"""
-    ## 4 Why a network needs non-linearity
+    ## 2.4 Why a network needs non-linearity
 
     Stack two layers without an activation: $z_1 = W_1 x + b_1$, $z_2 = W_2 z_1 + b_2$. Then
     $$z_2 = W_2 (W_1 x + b_1) + b_2 = (W_2 W_1)\, x + (W_2 b_1 + b_2) = W x + b,$$
@@ -228,7 +228,7 @@ cells = [
     print("XOR with two ReLU units:", H @ np.array([1.0, -2.0]))
     """),
     md(r"""
-    ## 5 Universal approximation
+    ## 2.5 Universal approximation
 
     One hidden layer of $n$ units computes $\hat y(x) = \sum_{j=1}^{n} v_j\, f(w_j x + b_j) + c$. The
     **universal approximation theorem** says that, with a non-polynomial activation $f$ and enough units,
@@ -266,7 +266,7 @@ cells = [
     takes or whether gradient descent will find them. Here we cheated by fixing the hidden layer by
     hand and solving only for the output weights.
 
-    ## 6 Depth versus width
+    ## 2.6 Depth versus width
 
     Width is not the only way to add pieces. The tent function
     $$t(x) = 2\,\mathrm{ReLU}(x) - 4\,\mathrm{ReLU}(x - \tfrac12)$$
@@ -290,7 +290,7 @@ cells = [
         print(f"depth {depth:2d}: deep network {2 * depth:3d} ReLU units, one hidden layer at least {2 ** depth - 1:5d}")
     """),
     md(r"""
-    ## 7 Loss functions side by side
+    ## 2.7 Loss functions side by side
 
     For a binary classifier with label $y = \pm 1$ and score $s = w \cdot x + b$, all common losses
     depend on the **margin** $y s$; here is a positive example ($y = +1$), so the horizontal axis is the
@@ -322,7 +322,7 @@ cells = [
     print("at s = 0:", {k: round(float(v[0][300]), 3) for k, v in score_losses(s).items()})
     """),
     md(r"""
-    ## 8 Gradient descent, SGD and mini-batches
+    ## 2.8 Gradient descent, SGD and mini-batches
 
     The training loss is an average over $N$ examples, $L(\theta) = \frac{1}{N}\sum_i L_i(\theta)$, and so
     is its gradient. Three ways to take a step $\theta \leftarrow \theta - \eta\, g$:
@@ -361,7 +361,7 @@ cells = [
     their curves are smooth; the single-example curve is the noisiest. In practice batches of 32 to 256
     balance the two, and a GPU processes such a batch almost as fast as a single example.
 
-    ## 9 Shapes in matrix calculus
+    ## 2.9 Shapes in matrix calculus
 
     For a scalar loss $L$ and a variable of any shape, $\partial L / \partial W$ collects one partial
     derivative per entry of $W$, so it **has the shape of $W$**. (The full Jacobian of a vector with respect
@@ -390,7 +390,7 @@ cells = [
     md(r"""
     ### Exercise 2
 
-    Work out the example of section 9 by hand for $X = (1, 2)$ (one example), $W_1 = \begin{pmatrix}1 & 0\\ 0 & -1\end{pmatrix}$,
+    Work out the example of section 2.9 by hand for $X = (1, 2)$ (one example), $W_1 = \begin{pmatrix}1 & 0\\ 0 & -1\end{pmatrix}$,
     $W_2 = \begin{pmatrix}1\\ 1\end{pmatrix}$: the forward values, $L$, and $\partial L/\partial W_1$. Check with
     `two_layer_gradients`.
     """),
@@ -404,9 +404,9 @@ cells = [
     ### Exercise 3
 
     (a) How many parameters has a network with one hidden layer of 100 units on MNIST ($784 \to 100 \to 10$)?
-    (b) In the logistic regression of section 2, what are the shapes of `dscores`, `dscores.T @ X_train[idx]`
+    (b) In the logistic regression of section 2.2, what are the shapes of `dscores`, `dscores.T @ X_train[idx]`
     and `dscores.sum(axis=0)` for a batch of 100?
-    (c) Using the widget of section 3: what is the largest gradient factor a sigmoid layer can pass on,
+    (c) Using the widget of section 2.3: what is the largest gradient factor a sigmoid layer can pass on,
     and what does that mean for a network of 20 sigmoid layers?
     """),
     answer(r"""
@@ -432,4 +432,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("08_nn_foundations", cells))
+    print(write("02_nn_foundations", cells))

@@ -1,11 +1,11 @@
-"""Builds lectures/07_why_cnns.ipynb (why convolutional networks: the brain, the history, the tasks)."""
+"""Builds lectures/01_why_cnns.ipynb (lecture 1: why convolutional networks: the brain, the history, the tasks)."""
 from _notebook import SETUP, answer, code, md, write
 
 from cnnlib.widgets.history import VISION_TASKS
 
 cells = [
     md(r"""
-    # Why convolutional networks
+    # Lecture 1: Why convolutional networks
 
     A $28 \times 28$ digit is 784 numbers; a phone photo is millions. A classifier that treats
     those numbers as an unordered list has to rediscover, for every position separately, that
@@ -44,7 +44,7 @@ cells = [
     digits = images.astype(np.float64) / 255.0
     """),
     md(r"""
-    ## 1 The problem with raw pixels
+    ## 1.1 The problem with raw pixels
 
     Flatten a $200 \times 200$ grey image into a vector $x \in \mathbb{R}^{40\,000}$ and feed it to a
     fully connected hidden layer of the same size: every hidden unit owns one weight per pixel,
@@ -65,7 +65,7 @@ cells = [
           f"({fully_connected // convolution:,} times fewer)")
     """),
     md(r"""
-    ## 2 The ventral visual stream
+    ## 1.2 The ventral visual stream
 
     Light hits the retina; the signal passes the lateral geniculate nucleus (LGN) and reaches the
     primary visual cortex V1 at the back of the head. From there the **ventral** ("what") pathway
@@ -80,7 +80,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 3 Simple and complex cells
+    ## 1.3 Simple and complex cells
 
     Hubel and Wiesel (1959, 1962) recorded single neurons in a cat's V1 while showing it bars of
     light. They found two kinds of cells:
@@ -143,7 +143,7 @@ cells = [
     maximum has no parameters, like a max-pooling layer.
     """),
     md(r"""
-    ## 4 What pooling borrows from complex cells: tolerance to position
+    ## 1.4 What pooling borrows from complex cells: tolerance to position
 
     The same effect on a real digit. Take a vertical edge detector $w$ (the Sobel kernel
     $\begin{smallmatrix}-1 & 0 & 1\\ -2 & 0 & 2\\ -1 & 0 & 1\end{smallmatrix}$), compute
@@ -177,7 +177,7 @@ cells = [
     pooling_shift_explorer(digit, sobel)
     """),
     md(r"""
-    ## 5 From the Neocognitron to AlexNet
+    ## 1.5 From the Neocognitron to AlexNet
 
     The timeline below is drawn from the table `TIMELINE` in `cnnlib.widgets.history`.
 
@@ -242,7 +242,7 @@ cells = [
     memorise them; with 1.2 million images (and data augmentation) it generalises.
     """),
     md(r"""
-    ## 6 Computer-vision tasks
+    ## 1.6 Computer-vision tasks
 
     The same convolutional features serve many tasks; they differ in what comes out.
 
@@ -261,7 +261,7 @@ cells = [
     plt.show()
     """),
     md(r"""
-    ## 7 Hand-designed versus learned features
+    ## 1.7 Hand-designed versus learned features
 
     Between 1998 and 2012 the features came from people. HOG (the lecture "Image features and
     HOG") computes image gradients, votes them into orientation histograms per cell and
@@ -286,7 +286,7 @@ cells = [
     $5 \times 5$ kernels, a ReLU, $2 \times 2$ max pooling and one linear layer, on 4,000 digits
     for three epochs (a few seconds), test it on the 1,000 digits it never saw, and draw the eight
     kernels. Nobody told the network about edges, yet several kernels look like oriented edge and
-    stroke detectors, the simple cells of section 3.
+    stroke detectors, the simple cells of section 1.3.
     """),
     code("""
     X = to_nchw(images)                                        # (5000, 1, 28, 28) float32 in [0, 1]
@@ -338,4 +338,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("07_why_cnns", cells))
+    print(write("01_why_cnns", cells))

@@ -1,11 +1,11 @@
-"""Builds lectures/06_training_lenet.ipynb (lecture 6: training LeNet-5)."""
+"""Builds lectures/08_training_lenet.ipynb (lecture 8: training LeNet-5)."""
 from _notebook import SETUP, answer, code, md, write
 
 cells = [
     md(r"""
-    # Lecture 6: Training LeNet-5
+    # Lecture 8: Training LeNet-5
 
-    We put the pieces together: LeNet-5 (lecture 3), its backward pass (lecture 5) and an
+    We put the pieces together: LeNet-5 (lecture 5), its backward pass (lecture 7) and an
     optimizer, trained with mini-batches on real MNIST digits. Then we look inside the trained
     network and at the digits it gets wrong.
 
@@ -39,7 +39,7 @@ cells = [
     print(nn.summary(lenet5("modern"), (1, 32, 32)))
     """),
     md(r"""
-    ## 6.1 Three optimizers
+    ## 8.1 Three optimizers
 
     With parameters $\theta$, learning rate $\eta$ and the mini-batch gradient $\nabla_\theta L$:
 
@@ -87,7 +87,7 @@ cells = [
                                 validation_data=(X_val[:500], y_val[:500]), epochs=1)
     """),
     md(r"""
-    ## 6.2 Train one network a little longer
+    ## 8.2 Train one network a little longer
 
     We continue the Adam network on all 4,000 training digits for one more epoch, with the same live
     plot as a callback of `fit` (`callbacks=[live_more]`, redrawn every 50 steps and after the epoch).
@@ -117,17 +117,17 @@ cells = [
         print(f"official MNIST test set: accuracy {test_accuracy:.3f} on {len(test_labels)} digits")
     """),
     md(r"""
-    ## 6.3 What the first layer learned
+    ## 8.3 What the first layer learned
 
     C1 has six $5\times5$ kernels. Drawn as images (red positive, blue negative), trained kernels
-    look like the edge and stroke detectors of lecture 2, although nobody designed them.
+    look like the edge and stroke detectors of lecture 4, although nobody designed them.
     """),
     code("""
     plots.plot_filters(model, size=1.3)
     plt.show()
     """),
     md(r"""
-    ## 6.4 One digit through the network
+    ## 8.4 One digit through the network
 
     Each row shows the output of one layer for a single digit: C1's six maps respond to strokes in
     different directions, max-pooling (S2) halves the resolution, and C3's sixteen maps combine
@@ -139,7 +139,7 @@ cells = [
     feature_map_explorer(model, X_val[:40], y_val[:40])
     """),
     md(r"""
-    ## 6.5 Which mistakes?
+    ## 8.5 Which mistakes?
 
     The confusion matrix counts, for every true class (row), how often each class was predicted
     (column). The diagonal holds the correct answers.
@@ -164,7 +164,7 @@ cells = [
 
     1. How many trainable parameters does C1 have, and how many multiplications does it do for one
        $32\times32$ digit?
-    2. In 6.1, SGD with momentum uses a learning rate five times smaller than plain SGD, yet it gets
+    2. In 8.1, SGD with momentum uses a learning rate five times smaller than plain SGD, yet it gets
        further. Why?
     3. Re-run 6.1 with all learning rates halved (the widget's slider at 0.5, or
        `compare_optimizers(..., lr_scale=0.5)`). Which optimizer suffers most?
@@ -188,4 +188,4 @@ cells = [
 ]
 
 if __name__ == "__main__":
-    print(write("06_training_lenet", cells))
+    print(write("08_training_lenet", cells))
