@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .data import BatchIterator
 from .losses import softmax_cross_entropy
 from .optim import Adam
 
@@ -63,20 +64,34 @@ def _backward_into_parameters(model, dscores):
         model.backward(dscores)
 
 
-def train_step(model, optimizer, x, y):
+def train_step(model, optimizer, x, y, return_scores=False):
     """One gradient step on a mini-batch: forward, loss, backward, update.
+
+    Parameters
+    ----------
+    model : cnnlib.nn.Module
+    optimizer : cnnlib.optim.Optimizer
+        Holds ``model``'s parameters.
+    x : ndarray, shape (N, C, H, W) (or (N, D) for an MLP)
+        Cast to the model's dtype.
+    y : ndarray of int, shape (N,)
+    return_scores : bool
+        Also return the scores of the forward pass (:func:`fit` counts the
+        training accuracy from them without a second forward pass).
 
     Returns
     -------
-    float
+    loss : float
         The softmax cross-entropy loss *before* the update.
+    scores : ndarray, shape (N, num_classes)
+        Only if ``return_scores``.
     """
     optimizer.zero_grad()
     scores = model.forward(_as_model_dtype(model, np.asarray(x)))
     loss, dscores = softmax_cross_entropy(scores, y)
     _backward_into_parameters(model, dscores)
     optimizer.step()
-    return loss
+    return (loss, scores) if return_scores else loss
 
 
 def accuracy(scores, y):
@@ -175,11 +190,10 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
                                        or callback_every < 1):
         raise ValueError(f"fit: callback_every must be a positive int (steps) or None, got {callback_every!r}")
     callbacks = list(callbacks)
-    rng = np.random.default_rng(seed)
     if validation_data is None and validation_split:
         if not 0 < validation_split < 1:
             raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
-        order = rng.permutation(len(X))
+        order = np.random.default_rng(seed).permutation(len(X))
         n_val = int(round(len(X) * validation_split))
         validation_data = (X[order[:n_val]], y[order[:n_val]])
         X, y = X[order[n_val:]], y[order[n_val:]]
@@ -189,37 +203,29 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
         optimizer = Adam(model.parameters(), lr=1e-3)
 
     history = History()
+    batches = BatchIterator(X, y, batch_size=batch_size, shuffle=True, seed=seed)
     n = len(X)
-    steps = (n + batch_size - 1) // batch_size
-    bar = _progress(steps * epochs, progress, "training")
+    bar = _progress(len(batches) * epochs, progress, "training")
     model.train()
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            order = rng.permutation(n)
             total_loss, correct = 0.0, 0
-            for i in range(0, n, batch_size):
-                idx = order[i:i + batch_size]
-                xb = _as_model_dtype(model, X[idx])
-                yb = y[idx]
-                optimizer.zero_grad()
-                scores = model.forward(xb)
-                loss, dscores = softmax_cross_entropy(scores, yb)
-                _backward_into_parameters(model, dscores)
-                optimizer.step()
+            for step, (xb, yb) in enumerate(batches, start=1):
+                loss, scores = train_step(model, optimizer, xb, yb, return_scores=True)
                 if not np.isfinite(loss):
                     raise FloatingPointError(
                         f"fit: the loss became {loss} at epoch {epoch}; lower the learning rate "
                         f"(lr={getattr(optimizer, 'lr', '?')}) or check the input scaling"
                     )
                 history.batch_loss.append(loss)
-                total_loss += loss * len(idx)
+                total_loss += loss * len(yb)
                 correct += int(np.sum(np.argmax(scores, axis=1) == yb))
                 if bar is not None:
                     # postfix first without its own redraw, so update() redraws at most every mininterval
                     bar.set_postfix(epoch=f"{epoch}/{epochs}", loss=f"{loss:.3f}", refresh=False)
                     bar.update(1)
-                ends_epoch = i + batch_size >= n
+                ends_epoch = step == len(batches)
                 if callback_every and not ends_epoch and len(history.batch_loss) % callback_every == 0:
                     for cb in callbacks:
                         cb(history, model)
