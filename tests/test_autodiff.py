@@ -491,6 +491,23 @@ def test_draw_graph_highlight_grads_and_options(plt, tmp_path):
         draw_graph(loss, rankdir="RL")
 
 
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_layout_puts_every_edge_forward_one_layer_per_depth(rankdir):
+    from cnnlib.graph_drawing import _layout
+
+    loss, _ = _net_graph()
+    elements, edges, _ = _layout(loss, topological_order(loss), True, None, 9.0, rankdir)
+    depth = (lambda pos: pos[0]) if rankdir == "LR" else (lambda pos: -pos[1])
+    for src, dst, _, _ in edges:
+        assert depth(elements[dst]["pos"]) > depth(elements[src]["pos"]), (src, dst)
+    # an operation and its output sit in consecutive layers, one depth each
+    depths = sorted({round(depth(e["pos"]), 6) for e in elements.values()})
+    for key, e in elements.items():
+        if key[0] == "o":
+            out = depths.index(round(depth(elements[("v", key[1])]["pos"]), 6))
+            assert depths.index(round(depth(e["pos"]), 6)) == out - 1
+
+
 def test_draw_graph_shows_stepper_grads(plt):
     f, inputs = lecture_example()
     steps = backward_steps(f)
