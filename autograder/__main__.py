@@ -4,9 +4,15 @@
     python -m autograder grade ASSIGNMENT SUBMISSIONS_DIR --out OUT [--workers N] [--timeout S]
                                                         [--notebook-timeout S] [--memory-limit GIB]
                                                         [--disk-limit MIB] [--process-limit N]
-                                                        [--unsafe-no-sandbox]
+                                                        [--unsafe-no-sandbox] [--scheduler ADDRESS]
     python -m autograder demo [ASSIGNMENT...] [--workers N] [--out DIR]
                                                         release everything, grade every sample
+    python -m autograder export gradescope ASSIGNMENT --out autograder.zip
+    python -m autograder export prairielearn ASSIGNMENT --out DIR
+                                                        an autograder for the platform
+    python -m autograder export csv|canvas ASSIGNMENT --out FILE [--roster CANVAS_EXPORT.csv]
+                                                        final grades from the course gradebook
+                                                        (automatic and manual points)
 
 grade and demo print the isolation student code gets (AUTOGRADER_SANDBOX=auto|bwrap|unshare|none)
 and write it with the limits to OUT/run.json; without a sandbox, grade refuses to run
@@ -20,6 +26,7 @@ assignments/), where the source notebooks come from.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -29,10 +36,15 @@ from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder.course import CourseError, find_assignments, prepare_course
+from autograder.gradebook import GradebookError, record
 from autograder.grading import GradingError, Options, grade
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
 from autograder.release import release, summary
+from autograder.report import write_report
 from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
+
+# `export FORMAT`; each format's code is its own module
+EXPORT_FORMATS = ["gradescope", "prairielearn", "csv", "canvas"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("assignment")
     sub.add_argument("submissions", type=Path, help="SUBMISSIONS_DIR/<student_id>/<notebook>.ipynb")
     sub.add_argument("--out", type=Path, required=True, help="where the CSVs and feedback go")
+    sub.add_argument("--scheduler", metavar="ADDRESS",
+                     help="grade on the Dask cluster of this scheduler (tcp://HOST:8786) instead of here")
     common(sub)
     limits(sub)
 
@@ -80,18 +94,53 @@ def main(argv: list[str] | None = None) -> int:
     common(sub)
     limits(sub)
 
+    sub = commands.add_parser("export", help="an autograder for another platform, or final grades")
+    sub.add_argument("format", choices=EXPORT_FORMATS, help="what to write (each format is its own module)")
+    sub.add_argument("assignment")
+    sub.add_argument("--out", type=Path, required=True, help="the file or folder to write")
+    sub.add_argument("--assignments", type=Path, default=ASSIGNMENTS_DIR,
+                     help="folder of assignment sources (default: the repository's assignments/)")
+    sub.add_argument("--unsafe-no-sandbox", action="store_true",
+                     help="gradescope, prairielearn: grade even where the platform's container has no sandbox "
+                          "(student code can then read the solutions there)")
+    sub.add_argument("--course", type=Path, default=Path("course"),
+                     help="csv, canvas: the course folder whose gradebook holds the grades (default: ./course)")
+    sub.add_argument("--roster", type=Path,
+                     help="canvas: the course's gradebook exported from Canvas; students are matched by --roster-key")
+    sub.add_argument("--roster-key", default="SIS Login ID",
+                     help="canvas: the roster column that holds the student ids (default: SIS Login ID)")
+    sub.add_argument("--canvas-column",
+                     help="canvas: the assignment's column title, 'Name (Canvas id)' for an existing assignment "
+                          "(default: the assignment id, a new assignment)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
             return run_release(args)
         if args.command == "grade":
             return run_grade(args)
+        if args.command == "export":
+            return run_export(args)
         from autograder.demo import demo
 
         return demo(args)
-    except (CourseError, GradingError) as error:
+    except (CourseError, GradingError, GradebookError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def run_export(args) -> int:
+    """Write ASSIGNMENT's export in FORMAT."""
+    if args.format in ("gradescope", "prairielearn"):  # an autograder for the platform (autograder/<format>.py)
+        module = importlib.import_module(f"autograder.{args.format}")
+        out = module.export(args.assignment, args.out, args.assignments, args.unsafe_no_sandbox)
+        print(module.describe(args.assignment, out, args.assignments))
+        return 0
+    if args.format in ("csv", "canvas"):  # final grades from the course gradebook (autograder/export_grades.py)
+        from autograder.export_grades import export
+
+        return export(args)
+    raise CourseError(f"unknown export format {args.format!r}")
 
 
 def run_release(args) -> int:
@@ -106,21 +155,34 @@ def run_release(args) -> int:
 
 
 def run_grade(args) -> int:
-    if choose_isolation(args, bundled=False) is None:
+    if args.scheduler:
+        from autograder import cluster
+
+        if cluster.choose_isolation(args) is None:  # the workers run student code, not this machine
+            return 2
+    elif choose_isolation(args, bundled=False) is None:
         return 2
     course = prepare_course(args.course, [args.assignment], args.assignments)
     options = limits_of(args)
     write_run_info(args.out, options, args)
     start = time.monotonic()
-    batch = grade(course, args.assignment, args.submissions, args.out, options)
+    if args.scheduler:
+        batch = cluster.grade(course, args.assignment, args.submissions, args.out, options, args.scheduler,
+                              args.unsafe_no_sandbox)
+    else:
+        batch = grade(course, args.assignment, args.submissions, args.out, options)
     seconds = time.monotonic() - start
     n = len(batch.results)
     print(f"graded {n} submission(s) of {args.assignment} in {seconds:.0f} s "
-          f"({seconds / max(n, 1):.1f} s per submission, {args.workers} worker(s))")
+          f"({seconds / max(n, 1):.1f} s per submission, "
+          f"{'Dask scheduler ' + args.scheduler if args.scheduler else str(args.workers) + ' worker(s)'})")
     for r in batch.results:
         failed = [q.grade_id for q in r.questions if q.score is not None and q.score < q.max_score]
         print(f"  {r.student_id:<24} {r.score:g}/{r.max_score:g}" + (f"   lost points on: {', '.join(failed)}" if failed else ""))
     print(f"results: {args.out / 'grades.csv'}, {args.out / 'questions.csv'}, {args.out / 'feedback'}/")
+    print(f"class report: {write_report(args.out)}")
+    # formgrader's gradebook: written answers are graded there, exports read it
+    print(record(course, batch).summary(course))
     return 0
 
 

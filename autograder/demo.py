@@ -7,7 +7,8 @@
 3. print the gradebook (student x assignment);
 4. compare every per-question score (and expected feedback words) with the
    samples' manifests, and print the mismatches;
-5. say where the CSVs and the feedback are.
+5. record every graded submission in the course's nbgrader gradebook (formgrader);
+6. say where the CSVs and the feedback are.
 
 Exit status 0 only when every assignment was released and every score matches.
 """
@@ -20,8 +21,10 @@ from pathlib import Path
 
 from autograder import SAMPLES_DIR
 from autograder.course import find_assignments, prepare_course
+from autograder.gradebook import record
 from autograder.grading import Batch, grade_batches
 from autograder.release import release, summary
+from autograder.report import write_report
 from autograder.samples import load_manifest
 
 
@@ -55,6 +58,8 @@ def demo(args) -> int:
     grade_start = time.monotonic()
     grade_batches(course, batches, options)
     grade_seconds = time.monotonic() - grade_start
+    for batch in batches:
+        write_report(batch.out)
 
     print("\n== gradebook (autograded points)")
     print(gradebook_table(batches))
@@ -69,11 +74,15 @@ def demo(args) -> int:
     if no_samples:
         print(f"(no samples for: {', '.join(no_samples)})")
 
+    print("\n== course gradebook (written answers are graded in formgrader)")
+    for batch in batches:
+        print(record(course, batch).summary(course))
+
     refused = [r.assignment for r in reports if not r.ok]
     print(f"\n== results in {out.resolve()}")
     print(f"  {out / 'gradebook.csv'}")
     for batch in batches:
-        print(f"  {batch.out}/grades.csv, questions.csv, feedback/<student>/*.html")
+        print(f"  {batch.out}/grades.csv, questions.csv, report.html, feedback/<student>/*.html")
     print(f"grading: {grade_seconds:.0f} s for {total} submissions "
           f"({grade_seconds / max(total, 1):.1f} s each); demo: {time.monotonic() - start:.0f} s in all")
     if refused:
