@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from cnnlib import data
+from cnnlib import data, datasets
 
 # Read before any test changes the environment.
 SHARED_DATA = os.environ.get("CNNLIB_DATA")
@@ -51,9 +51,9 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     for name in ("CNNLIB_DATA", "CNNLIB_MNIST_MIRRORS", "CNNLIB_FASHION_MNIST_MIRRORS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(data, "MNIST_MIRRORS", [DEAD_MIRROR])
-    monkeypatch.setattr(data, "FASHION_MNIST_MIRRORS", [DEAD_MIRROR])
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 5.0)
+    monkeypatch.setattr(datasets.MNIST, "mirrors", [DEAD_MIRROR])
+    monkeypatch.setattr(datasets.FASHION_MNIST, "mirrors", [DEAD_MIRROR])
+    monkeypatch.setattr(datasets, "DOWNLOAD_TIMEOUT", 5.0)
 
 
 @pytest.fixture
@@ -278,7 +278,7 @@ def test_unknown_split_lists_valid_ones():
 
 
 def test_fashion_ignores_mnist_files_in_a_base_folder(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "SYSTEM_FASHION_MNIST_DIRS", [])
+    monkeypatch.setattr(datasets.FASHION_MNIST, "system_dirs", [])
     monkeypatch.setenv("CNNLIB_DATA", str(tmp_path))
     write_split(tmp_path, "test", *tiny_digits(10))  # MNIST-named files, no sub-folder
     with pytest.raises(data.DatasetNotFoundError) as error:
@@ -313,7 +313,7 @@ def test_download_skips_bad_mirrors_verifies_and_caches(http_server, tmp_path, m
     (bad / f"{TEST_FILES[1]}.gz").write_bytes((shared / f"{TEST_FILES[1]}.gz").read_bytes()[:-100])
 
     base = http_server.url
-    monkeypatch.setattr(data, "MNIST_MIRRORS",
+    monkeypatch.setattr(datasets.MNIST, "mirrors",
                         [DEAD_MIRROR, base + "empty/", base + "bad/", base + "good/"])
     root = tmp_path / "data-root"
     images, labels, source = data.load_mnist("test", root=root, return_source=True)
@@ -357,7 +357,7 @@ def test_download_into_cache_with_mirrors_from_environment(http_server, tmp_path
 
 
 def test_download_false_never_touches_the_network(http_server, tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "MNIST_MIRRORS", [http_server.url])
+    monkeypatch.setattr(datasets.MNIST, "mirrors", [http_server.url])
     with pytest.raises(data.DatasetNotFoundError, match="download=False"):
         data.load_mnist("test", root=tmp_path / "nothing", download=False)
     assert http_server.requests == []
