@@ -164,7 +164,8 @@ def fit(model, X, y, epochs=10, batch_size=64, optimizer=None, validation_data=N
     validation_split : float
         If no ``validation_data``, hold out this fraction (seeded, after shuffling).
     seed : int
-        Seed of the shuffling (and of the validation split).
+        Seed of the validation split and of the batches, which are those of
+        ``batch_iterator(X, y, batch_size, seed=seed)``, one loop per epoch.
     progress : bool
         Show a tqdm progress bar (a widget in Jupyter, text in a terminal).
     callbacks : iterable of callables
