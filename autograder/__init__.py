@@ -8,6 +8,7 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.release`  validate a source, build the student version, validate that
 - :mod:`autograder.grading`  grade many submissions, each alone, in parallel: CSVs + feedback
 - :mod:`autograder.feedback` what a student may see (no hidden tests, no tracebacks)
+- :mod:`autograder.report`   the instructor's class report, OUT/report.html
 - :mod:`autograder.execute`  nbgrader's executor in two kernels: the student's (sandboxed) and the checker
 - :mod:`autograder.checker`  the checker's proxies of the student's answers (values cross by
                              :mod:`autograder.wire`; the student's side is ``student_server.py``)
