@@ -44,7 +44,7 @@ from jupyter_client.session import Session
 
 from autograder import wire
 from autograder.sandbox import explain_limit
-from autograder.student_server import MESSAGE_LIMIT, MODULE, PROMPT
+from autograder.student_server import MODULE, PROMPT
 
 REPLY = re.compile(r"'[A-Za-z0-9+/=]*'")  # the only reply text accepted: one base64 string literal
 POLL_MS = 200  # how often a waiting call checks that the student kernel is alive
@@ -265,7 +265,7 @@ class StudentKernel:
 
     def student_error(self, type_name: str, message: str) -> Exception:
         type_name = type_name[:80]
-        message = HIDDEN_MESSAGE if self.hidden else _cut(message)
+        message = HIDDEN_MESSAGE if self.hidden else wire.cut(message)
         if self.hidden and type_name not in BUILTIN_ERRORS and type_name not in ("KeyboardInterrupt", "WireError"):
             type_name = "an exception of its own class"  # a class name is student-chosen text too
         if type_name == "KeyboardInterrupt":
@@ -289,7 +289,7 @@ class StudentKernel:
             reply = ("ok", self.run(request))
             text = wire.encode(reply, lambda obj: self.export(obj, from_test=False), self.student_id)
         except Exception as error:  # any failure is the student's call failing, never the checker's
-            text = wire.encode(("error", wire.type_name(error), _cut(str(error))))
+            text = wire.encode(("error", wire.type_name(error), wire.cut(str(error))))
         return _b64(text)
 
     def run(self, request):
@@ -340,13 +340,6 @@ def _array(value, what: str) -> np.ndarray:
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode("ascii")
-
-
-def _cut(text: str) -> str:
-    text = str(text)
-    if len(text) <= MESSAGE_LIMIT:
-        return text
-    return f"{text[:MESSAGE_LIMIT]} [{len(text) - MESSAGE_LIMIT:,} characters left out]"
 
 
 # --- what the grader calls in the checker kernel ------------------------------------

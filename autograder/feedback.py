@@ -29,8 +29,9 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreproce
 from nbformat import NotebookNode
 from traitlets import List
 
+from autograder.wire import MAX_MESSAGE, cut  # noqa: F401 (part of this module's API)
+
 MIN_LEAK_LENGTH = 12  # shorter lines ("else:", "assert ok") say nothing about a test
-MAX_MESSAGE = 64 * 1024  # bytes of one message (CSV cell, remark, error line): DESIGN.md's "Output" limit
 MAX_FEEDBACK_BYTES = 2 * 2**20  # bytes of one feedback page: DESIGN.md's "Output" limit
 MAX_OUTPUT_BYTES = 2**20  # bytes of cell outputs on one page, leaving room for the page's own CSS and text
 MAX_RICH_OUTPUT = 2**18  # bytes of one image or HTML output (a plot is tens of KiB); larger ones are left out
@@ -72,18 +73,6 @@ class ReduceTracebacks(NbGraderPreprocessor):
             if output.get("output_type") == "error":
                 output["traceback"] = [error_message(output)]
         return cell, resources
-
-
-def cut(text: str, limit: int = MAX_MESSAGE) -> str:
-    """``text`` within ``limit`` bytes of UTF-8: its middle replaced by a mark that says how
-    many characters were left out (the end of a message often names the mistake)."""
-    text = str(text)
-    if len(text) <= limit // 4 or (len(text) <= limit and len(text.encode("utf-8", "surrogatepass")) <= limit):
-        return text
-    half = max(0, (limit - 64) // 2)  # 64 bytes for the mark
-    head = text[:half].encode("utf-8", "surrogatepass")[:half].decode("utf-8", "ignore")
-    tail = text[-half:].encode("utf-8", "surrogatepass")[-half:].decode("utf-8", "ignore") if half else ""
-    return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
 
 
 def error_message(output) -> str:

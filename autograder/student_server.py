@@ -36,7 +36,6 @@ except ImportError:  # imported from the package (the checker reads PROMPT)
 MODULE = "_autograder_student"
 PROMPT = "\x00autograder:"
 _MISSING = object()
-MESSAGE_LIMIT = 64 * 1024  # characters of an exception message sent back
 
 
 class CheckerError(Exception):
@@ -175,9 +174,7 @@ def _message(error):
         text = str(error)
     except BaseException:
         text = "(its message could not be read)"
-    if len(text) > MESSAGE_LIMIT:
-        text = text[:MESSAGE_LIMIT] + f" [{len(text) - MESSAGE_LIMIT:,} characters left out]"
-    return text
+    return wire.cut(text)
 
 
 def _kernel_input(prompt):

@@ -47,6 +47,7 @@ MAX_ITEMS = 1_000_000  # values in one message
 MAX_BYTES = 256 * 1024 ** 2  # bytes of array, str and bytes data in one message
 MAX_DIGITS = 4000  # digits of one int (Python's own str/int limit is 4300)
 ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex
+MAX_MESSAGE = 64 * 1024  # bytes of one message (CSV cell, remark, error line): DESIGN.md's "Output" limit
 
 
 class WireError(ValueError):
@@ -333,3 +334,17 @@ def _dtype(text) -> np.dtype:
     if not _plain_dtype(dtype):
         raise WireError(f"an array of dtype {dtype} cannot be passed between the kernels")
     return dtype
+
+
+def cut(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` within ``limit`` bytes of UTF-8: its middle replaced by a mark that says how
+    many characters were left out (the end of a message often names the mistake).
+    Here because both kernels and the grader cut messages, and this file is the one
+    module the sandboxed kernel shares with them."""
+    text = str(text)
+    if len(text) <= limit // 4 or (len(text) <= limit and len(text.encode("utf-8", "surrogatepass")) <= limit):
+        return text
+    half = max(0, (limit - 64) // 2)  # 64 bytes for the mark
+    head = text[:half].encode("utf-8", "surrogatepass")[:half].decode("utf-8", "ignore")
+    tail = text[-half:].encode("utf-8", "surrogatepass")[-half:].decode("utf-8", "ignore") if half else ""
+    return f"{head} … [{len(text) - len(head) - len(tail):,} characters left out] … {tail}"
