@@ -124,9 +124,7 @@ def evaluate(model, X, y, batch_size=256):
     return loss, accuracy(scores, y)
 
 
-# A text bar redraws every 0.1 s by default: fine in a terminal, but in a log
-# file (CI, nbclient's stderr) each redraw is another line. Off a terminal the
-# text bar redraws at most this often (seconds); the notebook bar is unchanged.
+# seconds between redraws of a text bar off a terminal (CI, nbclient), where each redraw is a log line
 _LOG_MININTERVAL = 10.0
 
 
