@@ -1,7 +1,7 @@
 """cnnlib next to PyTorch and scikit-image: speed and accuracy, written to benchmarks/RESULTS.md.
 
     python benchmarks/run.py [--threads 1] [--repeats 21] [--quick] [--out benchmarks/RESULTS.md]
-                             [--keep-openblas-env]
+                             [--keep-openblas-env] [--only layers|hog|training ...]
 
 Every timing is the median of ``--repeats`` runs after warm-up; the two
 libraries run alternately in the same process, so a change in the machine's
@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOT_INSTALLED = "not installed"
+PARTS = ("layers", "hog", "training")
 
 # Shapes of the layer rows: LeNet-5's two convolutions and a 3x3 "same" layer, batch 64.
 CONV_LAYERS = [
@@ -475,8 +476,19 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
            else "cnnlib alone: PyTorch is not installed")
     lines += [f"- load average (1, 5, 15 min) at start: {load_before}; at end: {load_after}",
               f"- repeats per timing: {args.repeats} (median after warm-up, {how}); training runs: one each",
-              f"- whole run: {seconds / 60:.1f} min" + (" (--quick: shortened training runs)" if args.quick else ""),
-              "", "## Layers and one training step (float32, batch 64)", "",
+              f"- whole run: {seconds / 60:.1f} min" + (" (--quick: shortened training runs)" if args.quick else "")
+              + (f" (--only {' '.join(args.only)})" if args.only else "")]
+    if layer_rows:
+        lines += _layer_section(layer_rows)
+    if hog is not None:
+        lines += _hog_section(hog)
+    if training is not None:
+        lines += _training_section(training)
+    return "\n".join(lines)
+
+
+def _layer_section(layer_rows):
+    lines = ["", "## Layers and one training step (float32, batch 64)", "",
               "Median time per call. Ratio = cnnlib / PyTorch (lower is better). CPU = the process's "
               "CPU time (both libraries run one thread, so this leaves out time spent waiting for a core "
               "on a busy machine); wall = wall-clock time.", "",
@@ -487,7 +499,11 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
         (cpu_ours, cpu_theirs), (wall_ours, wall_theirs) = timing["cpu"], timing["wall"]
         lines.append(f"| {name} | {_ms(cpu_ours)} | {_ms(cpu_theirs)} | {_ratio(cpu_ours, cpu_theirs)} "
                      f"| {_ms(wall_ours)} | {_ms(wall_theirs)} | {_ratio(wall_ours, wall_theirs)} | {goal} |")
-    lines += ["", "## HOG features", "",
+    return lines
+
+
+def _hog_section(hog):
+    lines = ["", "## HOG features", "",
               "Median over repeated runs; speed-up = scikit-image time / cnnlib time (higher is better).", "",
               "| benchmark | cnnlib (stack) CPU | scikit-image (loop) CPU | speed-up (CPU) | speed-up (wall) "
               "| max abs difference | goal |",
@@ -499,7 +515,11 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
     lines.append(f"| HOG of {hog['images']:,} 28x28 MNIST digits (skimage defaults) | {cpu_ours:.3f} s "
                  f"| {theirs} | {speedup(cpu_ours, cpu_theirs)} | {speedup(wall_ours, wall_theirs)} | {diff} "
                  "| >= 5x, <= 1e-6 |")
-    lines += ["", "## Training runs (one run per library, each in its own process)", ""]
+    return lines
+
+
+def _training_section(training):
+    lines = ["", "## Training runs (one run per library, each in its own process)", ""]
     for task, title, goal in (
             ("digits", "LeNet-5 from scratch on the 5,000 MNIST digits", ">= 97.5% test accuracy"),
             ("fashion", "LeNet-5, one epoch of Fashion-MNIST (60,000 images)", "")):
@@ -525,7 +545,7 @@ def report(info, load_before, load_after, layer_rows, hog, training, args, secon
     lines += ["The 5,000-digit recipe (`cnnlib.demo.RECIPE`): 4,500 training digits (500 held out for "
               "validation), Adam, cosine learning-rate decay, random shifts of up to 2 pixels; both "
               "libraries start from the same initial weights and see the same batches.", ""]
-    return "\n".join(lines)
+    return lines
 
 
 def main(argv=None):
@@ -538,6 +558,8 @@ def main(argv=None):
     parser.add_argument("--keep-openblas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE if set (default: clear them, "
                              "so that OpenBLAS runs the kernels it picks for this CPU)")
+    parser.add_argument("--only", action="append", choices=PARTS,
+                        help="run only this part of the suite (repeatable; default: all of them)")
     parser.add_argument("--worker", nargs=2, metavar=("TASK", "LIBRARY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     _set_threads(args.threads)
@@ -552,17 +574,18 @@ def main(argv=None):
     load_before = ", ".join(f"{v:.2f}" for v in os.getloadavg())
     info = machine_info(torch, args.threads, cleared)
     print("machine:", info, flush=True)
+    parts = set(args.only or PARTS)
     rows = []
-    for part in (conv_rows, pool_rows, step_rows):
+    for part in (conv_rows, pool_rows, step_rows) if "layers" in parts else ():
         for row in part(torch, args.repeats):
             (ours, theirs) = row[1]["cpu"]
             print(f"  {row[0]}: CPU cnnlib {_ms(ours)}, PyTorch {_ms(theirs)}, ratio {_ratio(ours, theirs)}",
                   flush=True)
             rows.append(row)
-    hog = hog_row(args.repeats)
+    hog = hog_row(args.repeats) if "hog" in parts else None
     print(f"  HOG: {hog}", flush=True)
-    training = {}
-    for task in ("digits", "fashion"):
+    training = {} if "training" in parts else None
+    for task in ("digits", "fashion") if "training" in parts else ():
         run = lambda library: run_worker(task, library, args.threads, args.quick,   # noqa: E731
                                          args.keep_openblas_env)
         training[task] = (run("cnnlib"), run("torch") if torch is not None else None)

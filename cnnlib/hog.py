@@ -26,6 +26,8 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ._checks import pair
+
 __all__ = [
     "BLOCK_NORMS",
     "hog",
@@ -55,18 +57,8 @@ _HYS_CLIP = 0.2
 # --------------------------------------------------------------------------
 
 def _pair(value, name):
-    """Return ``value`` as a pair of positive Python ints, or raise ValueError."""
-    if isinstance(value, numbers.Integral):
-        value = (value, value)
-    try:
-        pair = tuple(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a pair of positive integers (rows, cols), got {value!r}") from None
-    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in pair):
-        raise ValueError(f"{name} must be a pair of positive integers (rows, cols), got {value!r}")
-    if pair[0] < 1 or pair[1] < 1:
-        raise ValueError(f"{name} must be positive, got {pair}")
-    return int(pair[0]), int(pair[1])
+    """``value`` as a pair of positive Python ints (the library's rule, :func:`cnnlib._checks.pair`)."""
+    return pair(value, name, minimum=1)
 
 
 def _check_orientations(orientations):
@@ -305,7 +297,9 @@ def cell_histograms(magnitude, orientation, pixels_per_cell=(8, 8), orientations
     ------
     ValueError
         If the two inputs differ in shape, are not at least 2-D, the image is
-        smaller than one cell, or a size is not a positive integer.
+        smaller than one cell, or a size is below 1.
+    TypeError
+        If a size is not an int or a pair of ints.
 
     Notes
     -----

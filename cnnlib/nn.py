@@ -18,6 +18,7 @@ from . import conv as C
 from . import dropout as D
 from . import linear as L
 from . import pool as P
+from ._checks import pair as _pair
 
 __all__ = [
     "Parameter", "Module", "Conv2d", "Linear", "ReLU", "Tanh", "ScaledTanh", "Sigmoid", "LeakyReLU",
@@ -25,14 +26,6 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Dropout", "Residual", "GlobalAvgPool2d",
     "count_parameters", "summary", "ModelSummary", "init_weight",
 ]
-
-
-def _pair(v, name):
-    if isinstance(v, (tuple, list)):
-        if len(v) != 2:
-            raise ValueError(f"{name} must be an int or a pair (rows, cols), got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
 
 
 class Parameter:

@@ -17,21 +17,20 @@ The fast versions loop over the KH*KW positions inside the window (one
 strided slice of the whole batch each), never over output pixels; the
 ``*_reference`` versions loop over output pixels as on the slide.
 
-The fast versions also keep the memory order of what they are given: the
-output (and its arg-max) is laid out like ``x``, and ``dx`` like the forward
-input (max pooling) or like ``dout`` (average pooling). A batch-last array,
-as :func:`cnnlib.conv.conv2d_forward` returns from its ``"slabs"`` layout,
-stays batch-last through a network's pooling layers instead of being
-transposed back and forth; a C-contiguous one stays C-contiguous.
+The fast versions keep the memory order of what they are given, as NumPy's
+elementwise functions do: the output (and its arg-max) is laid out like
+``x``, and ``dx`` like the forward input (max and L2 pooling) or like
+``dout`` (average pooling). So an array that a convolution left batch last
+in memory (see ``cnnlib._conv_fast``) is not transposed back and forth.
 """
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
-from .conv import _as_float, _pair, _window_slice
+from ._checks import integer, pool_input, upstream
+from .conv import _window_slice
 
 __all__ = [
     "pool_output_size",
@@ -83,53 +82,19 @@ def pool_output_size(n, size, stride=None):
     >>> pool_output_size(13, 3, stride=2)
     6
     """
-    stride = size if stride is None else stride
-    for name, v in (("n", n), ("size", size), ("stride", stride)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-            raise TypeError(f"pool_output_size: {name} must be an int, got {v!r}")
-    if size < 1 or stride < 1:
-        raise ValueError(f"pool_output_size: size and stride must be >= 1, got size={size}, stride={stride}")
+    func = "pool_output_size"
+    n, size = integer(n, "n", func), integer(size, "size", func, minimum=1)
+    stride = size if stride is None else integer(stride, "stride", func, minimum=1)
     if size > n:
         raise ValueError(f"pool_output_size: window size={size} is larger than the input n={n}")
     return int((n - size) // stride + 1)
 
 
-def _check_pool_input(x, size, stride, func):
-    """Validate; return (x as float array, (KH, KW), (SH, SW), (OH, OW))."""
-    x = _as_float(x, "x", func)
-    if x.ndim != 4:
-        raise ValueError(f"{func}: x must be 4-D (N, C, H, W), got x.shape={x.shape}")
-    kh, kw = _pair(size, "size", func)
-    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", func)
-    if kh < 1 or kw < 1:
-        raise ValueError(f"{func}: window size must be >= 1, got size={size!r}")
-    if sh < 1 or sw < 1:
-        raise ValueError(f"{func}: stride must be >= 1, got stride={stride!r}")
-    h, w = x.shape[2:]
-    if kh > h or kw > w:
-        raise ValueError(
-            f"{func}: window {kh}x{kw} is larger than the input {h}x{w} (x.shape={x.shape})"
-        )
-    return x, (kh, kw), (sh, sw), ((h - kh) // sh + 1, (w - kw) // sw + 1)
-
-
-def _check_dout(dout, expected_shape, dtype, func):
-    dout = _as_float(dout, "dout", func)
-    if dout.shape != tuple(expected_shape):
-        raise ValueError(
-            f"{func}: dout must have the forward output's shape {tuple(expected_shape)}, "
-            f"got dout.shape={dout.shape}"
-        )
-    return dout.astype(dtype, copy=False)
-
-
 def _in_memory_order_of(template, a):
     """``a``, or a copy of it laid out in memory like ``template`` (same shape)
-    when its axes lie in another order: one transposing copy up front instead
-    of every window position below reading one array against the grain of the
-    other (LeNet's second pooling layer, batch last, gets its ``dout`` in NCHW
-    order from the flattening: its backward took 0.18 ms with the copy, 0.59
-    without it, in one measurement)."""
+    when its axes lie in another order: one transposing copy up front is
+    cheaper than every window position reading one array against the grain
+    of the other."""
     if np.argsort(a.strides, kind="stable").tolist() == np.argsort(template.strides, kind="stable").tolist():
         return a
     copy = np.empty_like(template, dtype=a.dtype)
@@ -194,15 +159,13 @@ def maxpool2d_forward(x, size=2, stride=None):
     A window containing NaN gives NaN (as ``np.max``); which of its elements
     then receives the gradient is unspecified.
     """
-    x, size, stride, out_size = _check_pool_input(x, size, stride, "maxpool2d_forward")
+    x, size, stride, out_size = pool_input(x, size, stride, "maxpool2d_forward")
     taps = _taps(size, stride, out_size)
     out = x[taps[0][1]].copy(order="K")     # "K": x's memory order (module docstring)
     position = np.min_scalar_type(len(taps) - 1).type    # uint8 for windows up to 16x16
     argmax = np.zeros_like(out, dtype=position)
     for k, tap in taps[1:]:
-        # One strided read into a dense copy (in x's memory order); the three operations below
-        # then run at full (SIMD) speed. Masked assignment (argmax[better] = k)
-        # or np.where would be several times slower.
+        # a dense copy first (in x's memory order): the three operations below then run at SIMD speed
         candidate = x[tap].copy(order="K")
         # Strictly greater: on a tie the earlier (row-major) position keeps the gradient.
         better = candidate > out
@@ -230,7 +193,7 @@ def maxpool2d_backward(dout, cache):
     """
     argmax, x_shape, size, stride, dtype = cache
     out_size = argmax.shape[2:]
-    dout = _in_memory_order_of(argmax, _check_dout(dout, argmax.shape, dtype, "maxpool2d_backward"))
+    dout = _in_memory_order_of(argmax, upstream(dout, argmax.shape, dtype, "maxpool2d_backward"))
     dx = np.zeros_like(argmax, dtype=dtype, shape=x_shape)   # in the forward input's memory order
     overlapping = _overlapping(size, stride)
     for k, tap in _taps(size, stride, out_size):
@@ -248,7 +211,7 @@ def maxpool2d_forward_reference(x, size=2, stride=None):
     Returns ``out`` and ``cache = (x, size, stride)`` for
     :func:`maxpool2d_backward_reference`.
     """
-    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "maxpool2d_forward_reference")
+    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "maxpool2d_forward_reference")
     n_images, channels = x.shape[:2]
     out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
     for n in range(n_images):
@@ -306,7 +269,7 @@ def avgpool2d_forward(x, size=2, stride=None):
     cache : AvgPoolCache
         ``(x_shape, size, stride, out_size, dtype)``.
     """
-    x, size, stride, out_size = _check_pool_input(x, size, stride, "avgpool2d_forward")
+    x, size, stride, out_size = pool_input(x, size, stride, "avgpool2d_forward")
     taps = _taps(size, stride, out_size)
     total = x[taps[0][1]].copy(order="K")
     for _, tap in taps[1:]:
@@ -329,7 +292,7 @@ def avgpool2d_backward(dout, cache):
         Overlapping windows add up; elements in no window get 0.
     """
     x_shape, size, stride, out_size, dtype = cache
-    dout = _check_dout(dout, x_shape[:2] + tuple(out_size), dtype, "avgpool2d_backward")
+    dout = upstream(dout, x_shape[:2] + tuple(out_size), dtype, "avgpool2d_backward")
     share = dout / (size[0] * size[1])
     dx = np.zeros_like(share, shape=x_shape)     # in dout's memory order
     overlapping = _overlapping(size, stride)
@@ -343,7 +306,7 @@ def avgpool2d_backward(dout, cache):
 
 def avgpool2d_forward_reference(x, size=2, stride=None):
     """Loop version of :func:`avgpool2d_forward`; cache is ``(x, size, stride)``."""
-    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "avgpool2d_forward_reference")
+    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "avgpool2d_forward_reference")
     n_images, channels = x.shape[:2]
     out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
     for n in range(n_images):
@@ -398,7 +361,7 @@ def l2pool2d_forward(x, size=2, stride=None):
     cache : L2PoolCache
         ``(x, out, size, stride)``.
     """
-    x, size, stride, out_size = _check_pool_input(x, size, stride, "l2pool2d_forward")
+    x, size, stride, out_size = pool_input(x, size, stride, "l2pool2d_forward")
     squares = x * x
     taps = _taps(size, stride, out_size)
     out = squares[taps[0][1]].copy(order="K")
@@ -426,10 +389,9 @@ def l2pool2d_backward(dout, cache):
         Overlapping windows add up.
     """
     x, out, size, stride = cache
-    dout = _check_dout(dout, out.shape, x.dtype, "l2pool2d_backward")
+    dout = upstream(dout, out.shape, x.dtype, "l2pool2d_backward")
     # out == 0 only for an all-zero window, whose x factors below are 0 anyway:
-    # dividing by 1 there instead of 0 gives dx = 0 without a NaN (and avoids
-    # the slow masked divide).
+    # dividing by 1 there instead of 0 gives dx = 0 without a NaN.
     scale = dout / (out + (out == 0))
     dx = np.zeros_like(x)
     overlapping = _overlapping(size, stride)
@@ -443,7 +405,7 @@ def l2pool2d_backward(dout, cache):
 
 def l2pool2d_forward_reference(x, size=2, stride=None):
     """Loop version of :func:`l2pool2d_forward`; cache is ``(x, size, stride)``."""
-    x, (kh, kw), (sh, sw), (oh, ow) = _check_pool_input(x, size, stride, "l2pool2d_forward_reference")
+    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "l2pool2d_forward_reference")
     n_images, channels = x.shape[:2]
     out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
     for n in range(n_images):

@@ -6,9 +6,10 @@ gradients, and PyTorch when it is installed.
 """
 import numpy as np
 import pytest
+from conftest import batch_last
 from scipy import signal
 
-import cnnlib.conv as conv_module
+import cnnlib._conv_fast as fast_module
 from cnnlib.conv import (
     col2im,
     conv2d_backward,
@@ -22,7 +23,6 @@ from cnnlib.conv import (
     im2col,
 )
 from cnnlib.gradcheck import numerical_gradient_array, rel_error
-from conftest import batch_last
 
 VERTICAL_EDGE = np.array([[1, 0, -1], [1, 0, -1], [1, 0, -1]])
 
@@ -233,7 +233,7 @@ def _batch_last_order(a):
     ((3, 3, 14, 14), (4, 3, 5, 5), 1, 0, "slabs"),            # LeNet's C3, 4 extra columns on 10
     ((2, 3, 11, 9), (4, 3, 1, 3), (2, 1), (1, 0), "slabs"),   # one kernel row: the bias needs the last ones row
     ((3, 2, 13, 12), (3, 2, 4, 3), (3, 2), 1, "slabs"),       # strides: windows skip rows, the last rows unused
-    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),               # stride 2, wide: im2col
+    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "im2col"),               # stride 2, wide: im2col
     ((2, 1, 9, 32), (3, 1, 5, 5), 1, 0, "slabs"),             # like C1: wide, 4 extra columns on 28
 ])
 # whole batch / one image or output row / a few of them per chunk (40000: two
@@ -245,8 +245,8 @@ def _batch_last_order(a):
 def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad, layout, chunk_bytes, dtype,
                                                    monkeypatch):
     if chunk_bytes is not None:
-        monkeypatch.setattr(conv_module, "_CHUNK_BYTES", chunk_bytes)
-        monkeypatch.setattr(conv_module, "_SMALL_PRODUCT", chunk_bytes)     # the slabs' products in parts
+        monkeypatch.setattr(fast_module, "_CHUNK_BYTES", chunk_bytes)
+        monkeypatch.setattr(fast_module, "_SMALL_PRODUCT", chunk_bytes)     # the slabs' products in parts
     rng = np.random.default_rng(31)
     x, w, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1]))
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=0, atol=1e-10)
@@ -278,7 +278,7 @@ def test_conv2d_each_fast_layout_matches_reference(x_shape, w_shape, stride, pad
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((3, 2, 12, 20), (4, 2, 3, 3), 1, 1, "rows"),
     ((5, 6, 14, 14), (4, 6, 5, 5), 1, 0, "slabs"),            # LeNet's C3
-    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),
+    ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "im2col"),
 ])
 def test_conv2d_batch_last_input_and_dout(x_shape, w_shape, stride, pad, layout):
     """x and dout laid out batch last in memory, as a network hands them on
@@ -304,7 +304,7 @@ def test_conv2d_row_windows_every_padding(kernel_width, monkeypatch):
     # reach into the padding read a neighbouring row and must be zeroed; the
     # number and place of those entries depend on W, KW and PW. Every padding
     # from none to wider than the kernel, the row path forced for each.
-    monkeypatch.setattr(conv_module, "_uses_row_windows", lambda stride, *args: stride == (1, 1))
+    monkeypatch.setattr(fast_module, "_uses_row_windows", lambda stride, *args: stride == (1, 1))
     rng = np.random.default_rng(kernel_width)
     for width in (1, 4, 9):
         for pad_width in range(kernel_width + 2):
@@ -332,14 +332,14 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
         return full(shape, np.nan if dtype.kind in "fc" else 0, dtype=dtype, order=order)
 
     monkeypatch.setattr(np, "empty", nan_empty)
-    monkeypatch.setattr(conv_module, "_scratch_pool", __import__("threading").local())
+    monkeypatch.setattr(fast_module, "_scratch_pool", __import__("threading").local())
     rng = np.random.default_rng(8)
     for x_shape, w_shape, stride, pad, layout in [
             ((3, 2, 6, 40), (4, 2, 5, 5), 1, 0, "rows"),         # wrap-around columns
             ((3, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),          # taps crossing a row's edge
             ((2, 3, 7, 7), (2, 3, 2, 4), 1, (1, 3), "rows"),     # padding wider than the kernel
             ((3, 3, 11, 11), (4, 3, 7, 7), 1, 1, "slabs"),
-            ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij")]:
+            ((2, 3, 9, 80), (4, 3, 3, 2), 2, 1, "im2col")]:
         x, w, b = (rng.standard_normal(s) for s in (x_shape, w_shape, w_shape[:1]))
         out, cache = conv2d_forward(x, w, b, stride, pad)
         assert cache.layout == layout
@@ -353,7 +353,7 @@ def test_conv2d_work_arrays_may_start_as_nan(monkeypatch):
 @pytest.mark.parametrize("x_shape, w_shape, stride, pad, layout", [
     ((0, 2, 6, 9), (4, 2, 3, 3), 1, 1, "rows"),
     ((0, 6, 14, 14), (16, 6, 5, 5), 1, 0, "slabs"),
-    ((0, 3, 9, 80), (4, 3, 3, 2), 2, 1, "nij"),
+    ((0, 3, 9, 80), (4, 3, 3, 2), 2, 1, "im2col"),
 ])
 def test_conv2d_empty_batch(x_shape, w_shape, stride, pad, layout):
     # A batch of no images (e.g. the last, empty slice of a dataset) gives empty
@@ -413,13 +413,12 @@ def test_conv2d_batch_of_images_4kib_apart():
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
 
 
-@pytest.mark.parametrize("batch_last", [False, True])
 @pytest.mark.parametrize("stride, pad", [(1, 0), (2, 1), ((1, 3), (2, 0))])
-def test_im2col_entries_and_col2im_is_its_adjoint(batch_last, stride, pad):
+def test_im2col_entries_and_col2im_is_its_adjoint(stride, pad):
     rng = np.random.default_rng(11)
     x = rng.standard_normal((2, 3, 6, 8))
     kh, kw = 3, 2
-    cols = im2col(x, (kh, kw), stride, pad, batch_last=batch_last)
+    cols = im2col(x, (kh, kw), stride, pad)
     sh, sw = (stride, stride) if np.isscalar(stride) else stride
     ph, pw = (pad, pad) if np.isscalar(pad) else pad
     oh = conv_output_size(6, kh, sh, ph)
@@ -427,20 +426,26 @@ def test_im2col_entries_and_col2im_is_its_adjoint(batch_last, stride, pad):
     assert cols.shape == (3 * kh * kw, 2 * oh * ow)
     # Entry by entry, from the definition.
     x_pad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    order = ("i", "j", "n") if batch_last else ("n", "i", "j")
-    sizes = {"n": 2, "i": oh, "j": ow}
-    cols6 = cols.reshape((3, kh, kw) + tuple(sizes[a] for a in order))
+    cols6 = cols.reshape(3, kh, kw, 2, oh, ow)
     for n in range(2):
         for i in range(oh):
             for j in range(ow):
-                idx = {"n": n, "i": i, "j": j}
-                col = cols6[(slice(None),) * 3 + tuple(idx[a] for a in order)]
-                np.testing.assert_array_equal(col, x_pad[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw])
+                np.testing.assert_array_equal(cols6[:, :, :, n, i, j],
+                                              x_pad[n, :, i * sh:i * sh + kh, j * sw:j * sw + kw])
     # <im2col(x), Y> == <x, col2im(Y)> for any Y: col2im is the transpose of im2col.
     y = rng.standard_normal(cols.shape)
-    dx = col2im(y, x.shape, (kh, kw), stride, pad, batch_last=batch_last)
-    assert dx.shape == x.shape
+    dx = col2im(y, x.shape, (kh, kw), stride, pad)
+    assert dx.shape == x.shape and dx.flags.c_contiguous
     assert np.isclose(np.sum(cols * y), np.sum(x * dx), rtol=1e-12, atol=0)
+    # The fast layouts' fold: the same for columns (n, i, j); for columns
+    # (i, j, n) the same numbers, dx batch last in memory.
+    fold = lambda y, batch_last: fast_module._col2im(   # noqa: E731
+        y, x.shape, (kh, kw), (sh, sw), (ph, pw), (oh, ow), batch_last)
+    np.testing.assert_array_equal(fold(y, False), dx)
+    y_bl = y.reshape(-1, 2, oh * ow).transpose(0, 2, 1).reshape(cols.shape)
+    dx_bl = fold(y_bl, True)
+    assert _batch_last_order(dx_bl)
+    np.testing.assert_allclose(dx_bl, dx, rtol=0, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------
@@ -597,7 +602,7 @@ def test_conv2d_matches_torch():
 
 
 def test_conv2d_work_arrays_are_per_thread():
-    # The fast paths reuse work arrays between calls (conv._scratch); two threads
+    # The fast paths reuse work arrays between calls (_conv_fast._scratch); two threads
     # convolving different shapes at the same time must not see each other's.
     import threading
 
@@ -658,12 +663,12 @@ def test_conv2d_layers_in_a_network_keep_their_own_inputs():
 
 def test_conv2d_large_work_arrays_are_not_kept(monkeypatch):
     # A huge input makes huge chunks; they must be freed after the call, not pooled.
-    monkeypatch.setattr(conv_module, "_SCRATCH_KEEP_BYTES", 4096)
-    monkeypatch.setattr(conv_module, "_scratch_pool", __import__("threading").local())
+    monkeypatch.setattr(fast_module, "_SCRATCH_KEEP_BYTES", 4096)
+    monkeypatch.setattr(fast_module, "_scratch_pool", __import__("threading").local())
     rng = np.random.default_rng(3)
     x, w, b = rng.standard_normal((2, 2, 30, 30)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
     out, cache = conv2d_forward(x, w, b, 1, 1)
     ref, _ = conv2d_forward_reference(x, w, b, 1, 1)
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-10)
-    kept = conv_module._scratch_pool.__dict__.get("arrays", {})
+    kept = fast_module._scratch_pool.__dict__.get("arrays", {})
     assert all(a.nbytes <= 4096 for a in kept.values())

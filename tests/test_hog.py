@@ -448,11 +448,9 @@ def test_hog_image_one_pixel_cells_do_not_crash():
     (dict(image=np.zeros(64)), r"\(H, W\) or a stack \(N, H, W\).*\(64,\)"),
     (dict(image=np.zeros((2, 1, 28, 28))), r"\(2, 1, 28, 28\).*x\[:, 0\]"),
     (dict(image=np.zeros((64, 64)), block_norm="L3"), r"'L3'.*'L1', 'L1-sqrt', 'L2', 'L2-Hys'"),
-    (dict(image=np.zeros((64, 64)), pixels_per_cell=(0, 8)), r"pixels_per_cell must be positive"),
-    (dict(image=np.zeros((64, 64)), pixels_per_cell=(-8, 8)), r"pixels_per_cell must be positive"),
-    (dict(image=np.zeros((64, 64)), pixels_per_cell=(8.0, 8)), r"pixels_per_cell must be a pair"),
-    (dict(image=np.zeros((64, 64)), cells_per_block=(3, 3, 3)), r"cells_per_block must be a pair"),
-    (dict(image=np.zeros((64, 64)), cells_per_block=0), r"cells_per_block must be positive"),
+    (dict(image=np.zeros((64, 64)), pixels_per_cell=(0, 8)), r"pixels_per_cell must be >= 1"),
+    (dict(image=np.zeros((64, 64)), pixels_per_cell=(-8, 8)), r"pixels_per_cell must be >= 1"),
+    (dict(image=np.zeros((64, 64)), cells_per_block=0), r"cells_per_block must be >= 1"),
     (dict(image=np.zeros((64, 64)), orientations=0), r"orientations must be an integer >= 1"),
     (dict(image=np.zeros((64, 64)), orientations=4.5), r"orientations must be an integer >= 1"),
     (dict(image=np.zeros((64, 64), dtype=complex)), r"real numbers.*complex"),
@@ -461,6 +459,14 @@ def test_hog_image_one_pixel_cells_do_not_crash():
 def test_hog_bad_input(kwargs, pattern):
     with pytest.raises(ValueError, match=pattern):
         hog(**kwargs)
+
+
+def test_hog_sizes_that_are_not_int_pairs_are_type_errors():
+    # the rule of every size argument in cnnlib (cnnlib._checks.pair)
+    with pytest.raises(TypeError, match=r"pixels_per_cell must be an int or a \(row, col\) pair of ints"):
+        hog(np.zeros((64, 64)), pixels_per_cell=(8.0, 8))
+    with pytest.raises(TypeError, match=r"cells_per_block must be an int or a \(row, col\) pair of ints"):
+        hog(np.zeros((64, 64)), cells_per_block=(3, 3, 3))
 
 
 def test_rgb_image_gets_a_hint():
