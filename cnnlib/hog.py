@@ -43,8 +43,7 @@ __all__ = [
 #: Block normalisation methods understood by ``normalize_blocks`` and ``hog``.
 BLOCK_NORMS = ("L1", "L1-sqrt", "L2", "L2-Hys")
 
-# hog() works through a stack in slabs of about this many pixels (2 MB per
-# float64 temporary), e.g. 334 MNIST digits or 16 images of 128x128.
+# hog() works through a stack in slabs of this many pixels: small temporaries (2 MB of float64)
 _PIXELS_PER_SLAB = 2**18
 
 # L2-Hys clips every normalised entry at this value before renormalising
@@ -193,7 +192,7 @@ def _cell_gradients(stack, rows, cols):
 def _magnitude(g_row, g_col):
     """``sqrt(g_row**2 + g_col**2)``. skimage takes hypot(g_col, g_row); the plain
     formula agrees to the last bit or one below it (for |gradient| in
-    [1e-150, 1e150]) and is ~5x faster."""
+    [1e-150, 1e150]) and is faster."""
     magnitude = np.multiply(g_row, g_row)
     magnitude += np.multiply(g_col, g_col)
     np.sqrt(magnitude, out=magnitude)
@@ -212,8 +211,7 @@ def _unsigned_degrees(angle):
     180 -> 0, negatives + 180 (a tiny negative angle rounds to 180.0 there
     just as in np.remainder), the rest unchanged (x + 0.0 == x).
     """
-    # rad2deg is x * (180/pi) in NumPy; the same product, bit for bit, but a
-    # plain multiplication runs vectorised (about 8x faster).
+    # np.rad2deg is this product bit for bit, but a plain multiplication is vectorised
     np.multiply(angle, _DEGREES_PER_RADIAN, out=angle)
     exactly_180 = np.flatnonzero(angle == 180)
     angle += np.multiply(angle < 0, 180.0)
@@ -369,14 +367,13 @@ def _first_slots(n_images, n_cells, cell, n_slots):
 def _slab_histograms(slab, n_cells, cell, orientations, first_slots):
     """:func:`cell_histograms` of :func:`image_gradients` of a stack (N, H, W), the
     two fused, with the same numbers: only the pixels whose gradient is not
-    zero (about 40% of a digit image) get an angle, a magnitude and a vote.
+    zero (a minority in a digit image) get an angle, a magnitude and a vote.
     ``first_slots`` is :func:`_first_slots` for this stack (reused between slabs)."""
     (n_cells_row, n_cells_col), (c_row, c_col) = n_cells, cell
     g_row, g_col = _cell_gradients(slab, n_cells_row * c_row, n_cells_col * c_col)
     moving = g_row != 0
     moving |= g_col != 0
-    # The positions once, then three gathers: a boolean mask per array scans the
-    # mask again each time (0.23 ms against 0.7-2.7 ms for a slab of 334 digits).
+    # The positions once, then three gathers: a boolean mask per array would scan the mask each time.
     # The float64 cast only for the moving pixels (exact, as before the gather).
     moving = np.flatnonzero(moving)
     g_row = g_row.ravel().take(moving).astype(np.float64, copy=False)
@@ -803,16 +800,12 @@ def hog(
     if visualize:
         pictures = np.empty((len(stack), height, width), dtype=out_dtype)
 
-    # The stack is processed in slabs of whole images, each slab in one
-    # vectorised pass. Slabs keep the temporaries (a few float64 arrays of the
-    # slab's size) small: one pass over all of 5,000 MNIST digits allocates and
-    # page-faults ~0.4 GB of fresh memory and was 2-3x slower than slabs.
-    # An image larger than the budget is a slab of its own.
+    # Slabs of whole images, _PIXELS_PER_SLAB pixels each (an image larger than that is a slab
+    # of its own): one vectorised pass per slab without the cost of whole-stack temporaries.
     per_slab = max(1, _PIXELS_PER_SLAB // (height * width))
-    # Pixels beyond the last whole cell vote nowhere, so their gradients (the
-    # arctan2 is most of the time) are skipped: 27% of an MNIST digit with
-    # 8x8 cells. One more row and column are kept because the difference at
-    # the last used pixel needs its neighbour.
+    # Pixels beyond the last whole cell vote nowhere, so their gradients are
+    # skipped (27% of an MNIST digit with 8x8 cells). One more row and column are
+    # kept because the difference at the last used pixel needs its neighbour.
     rows_used, cols_used = n_cells_row * c_row, n_cells_col * c_col
     needed = np.s_[:, :min(rows_used + 1, height), :min(cols_used + 1, width)]
     first_slots = np.empty((0,), dtype=np.intp)
