@@ -42,6 +42,7 @@ SHOWN_LIMIT_ROWS = 50  # (student, limit) rows listed
 SHOWN_SLOWEST = 10  # slowest submissions listed
 SHOWN_STUDENTS = 8  # student ids in one table cell before "and N more"
 SHOWN_MESSAGE_CHARS = 600  # characters of an example message (questions.csv has the whole)
+LIMIT_MESSAGE_CHARS = 200  # characters of the message beside a limit hit
 ONE_BAR_PER_POINT = 40  # up to this maximum score the histogram has a bar per point
 
 COLOURS = {"full": "#1b9e77", "partial": "#e6ab02", "zero": "#d95f02", "manual": "#9e9e9e"}
@@ -94,7 +95,7 @@ class Summary:
     questions: list[dict]  # grade_id, max_score, full, partial, zero, manual
     mistakes: list[Group]
     messages: list[Group]
-    limits: list[tuple[str, str, list[str]]]  # (student, limit, grade_ids), limit order then student
+    limits: list[tuple[str, str, list[str], str]]  # (student, limit, grade_ids, what the first message said)
     slowest: list[dict]
 
 
@@ -110,6 +111,12 @@ def message_key(message: str, student_id: str = "", names: frozenset[str] = froz
     text = _QUOTED.sub(lambda m: m.group(0) if m.group(0)[1:-1] in names else "'…'", text)
     text = _NUMBER.sub("#", text)
     return " ".join(text.split())
+
+
+def _part(message: str, pattern: re.Pattern) -> str:
+    """The part of a message (grading joins parts with "; ") that names a limit, cut short."""
+    part = next((p for p in message.split("; ") if pattern.search(p)), message)
+    return part if len(part) <= LIMIT_MESSAGE_CHARS else part[:LIMIT_MESSAGE_CHARS] + " …"
 
 
 def histogram_bins(max_score: float) -> list[tuple[float, float]]:
@@ -143,6 +150,7 @@ def summarise(results: dict) -> Summary:
     messages: dict[tuple[str, str], Group] = {}
     wordings: dict[tuple[str, str], Counter] = defaultdict(Counter)
     hits: dict[tuple[str, str], list[str]] = {}
+    said: dict[tuple[str, str], str] = {}
     for student in students:
         sid = student["student_id"]
         for q in student["questions"]:
@@ -153,6 +161,7 @@ def summarise(results: dict) -> Summary:
             for label, pattern in _LIMITS.items():
                 if pattern.search(message):
                     hits.setdefault((sid, label), []).append(grade_id)
+                    said.setdefault((sid, label), _part(message, pattern))
             if kind not in ("partial", "zero") or not message:
                 continue
             key = (grade_id, message_key(message, sid, names))
@@ -173,7 +182,7 @@ def summarise(results: dict) -> Summary:
         return sorted(groups, key=lambda g: (-len(g.students), position[g.grade_id], g.text))
 
     labels = list(LIMITS)
-    limits = sorted(((sid, label, grade_ids) for (sid, label), grade_ids in hits.items()),
+    limits = sorted(((sid, label, grade_ids, said[sid, label]) for (sid, label), grade_ids in hits.items()),
                     key=lambda row: (labels.index(row[1]), row[0]))
     slowest = sorted(students, key=lambda s: -s.get("seconds", 0.0))[:SHOWN_SLOWEST]
     questions = [{"grade_id": g, "max_score": maxima[g], **{k: tally[g][k] for k in COLOURS}} for g in order]
@@ -367,22 +376,23 @@ def messages_section(summary: Summary) -> str:
 def limits_section(summary: Summary) -> str:
     if not summary.limits:
         return "<h2>Limits hit</h2><p>No submission hit a limit or was refused.</p>"
-    counts = Counter(label for _, label, _ in summary.limits)
+    counts = Counter(row[1] for row in summary.limits)
     overview = "".join(f'<tr class="limit-count" data-limit="{e(label)}" data-count="{counts[label]}">'
                        f'<td>{e(label)}</td><td class="num">{counts[label]}</td></tr>'
                        for label in LIMITS if counts[label])
     n_questions = len(summary.questions)
     rows = []
-    for sid, label, grade_ids in summary.limits[:SHOWN_LIMIT_ROWS]:
+    for sid, label, grade_ids, message in summary.limits[:SHOWN_LIMIT_ROWS]:
         which = (f"all {n_questions} questions" if len(set(grade_ids)) == n_questions > 1 else
                  ", ".join(f"<code>{e(g)}</code>" for g in dict.fromkeys(grade_ids)))
-        rows.append(f'<tr class="limit" data-limit="{e(label)}"><td>{e(label)}</td><td><code>{e(sid)}</code></td>'
-                    f"<td>{which}</td></tr>")
-    more = _more_row(3, len(summary.limits) - SHOWN_LIMIT_ROWS, "(student, limit) pairs")
+        rows.append(f'<tr class="limit" data-limit="{e(label)}"><td class="id">{e(label)}</td>'
+                    f'<td class="who"><code>{e(sid)}</code></td><td>{which}</td><td class="msg">{e(message)}</td></tr>')
+    more = _more_row(4, len(summary.limits) - SHOWN_LIMIT_ROWS, "(student, limit) pairs")
     return ("<h2>Limits hit</h2><p>Time-outs, memory, disk, processes, output, kernels that died or hung, "
             "and submissions refused at intake, as the students' messages name them.</p>"
             f'<table class="narrow" id="limit-counts"><tr><th>limit</th><th>students</th></tr>{overview}</table>'
-            f'<table id="limits"><tr><th>limit</th><th>student</th><th>questions</th></tr>{"".join(rows)}{more}'
+            f'<table id="limits"><tr><th>limit</th><th>student</th><th>questions</th><th>message (the first)</th></tr>'
+            f'{"".join(rows)}{more}'
             "</table>")
 
 

@@ -158,17 +158,29 @@ def test_no_run_json_is_said(tmp_path):
     assert "No run.json was found" in text
 
 
+def test_demo_run_json_is_read_from_the_parent(tmp_path):
+    # demo writes one run.json in its OUT and each assignment's results in OUT/<assignment>/
+    (tmp_path / "run.json").write_text(json.dumps({"mode": "none", "unsafe_no_sandbox": False, "process_limit": 64,
+                                                   "process_enforcement": "not enforced"}))
+    (tmp_path / "demo").mkdir()
+    text, _ = report_of(tmp_path / "demo", [student("a", [("test_f", 1.0, 1.0, "")])])
+    assert "../run.json" in text and "No sandbox" in text and "64 (not enforced)" in text
+
+
 # --- slow: real submissions graded by the command line ------------------------------
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """``python -m autograder grade parameter_counting`` on a class of nine sample students."""
+    """``python -m autograder grade parameter_counting`` on ten students: nine samples and a broken file."""
     from test_autograder import run_cli
 
     root = tmp_path_factory.mktemp("report")
     submissions = root / "submissions"
     for sid, sample in GRADED.items():
         shutil.copytree(SAMPLES / sample, submissions / sid)
+    # refused at intake, before any kernel starts
+    (submissions / "broken_notebook").mkdir()
+    (submissions / "broken_notebook" / "parameter_counting.ipynb").write_text('{"cells": [')
     proc = run_cli("grade", "parameter_counting", submissions, "--out", root / "out", "--course", root / "course",
                    "--timeout", CELL_TIMEOUT, "--workers", 2, cwd=root)
     assert "class report: " in proc.stdout
@@ -185,9 +197,9 @@ def test_report_counts_match_the_csvs(graded):
     text = (graded / "report.html").read_text(encoding="utf-8")
     page = Page(text)
     grades = {row["student_id"]: float(row["score"]) for row in read_csv(graded / "grades.csv")}
-    assert set(grades) == set(GRADED)
+    assert set(grades) == set(GRADED) | {"broken_notebook"}
     bins = page.rows("bin")
-    assert sum(int(b["data-count"]) for b in bins) == len(GRADED)
+    assert sum(int(b["data-count"]) for b in bins) == len(grades)
     for b in bins:
         low, high = float(b["data-low"]), float(b["data-high"])
         assert int(b["data-count"]) == sum(low <= s < high for s in grades.values()), b
@@ -240,8 +252,14 @@ def test_report_lists_limits_slowest_and_isolation(graded):
     page = Page(text)
     limits = [(r["data-limit"]) for r in page.rows("limit")]
     assert "cell time limit" in limits and set(limits) <= set(LIMITS)
-    assert re.search(r"cell time limit</td><td><code>infinite_loop</code></td><td><code>test_conv_output_shape",
-                     text)
+    rows = {re.search(r"<code>([^<]*)</code>", row)[1]: row for row in text.split("<tr")[1:]
+            if row.startswith(' class="limit"')}
+    assert set(rows) == {"infinite_loop", "broken_notebook"}
+    assert 'data-limit="cell time limit"' in rows["infinite_loop"]
+    assert "<code>test_conv_output_shape</code></td>" in rows["infinite_loop"]
+    assert "CellTimeoutError: cell exceeded the 10 s time limit" in rows["infinite_loop"]
+    assert 'data-limit="submission refused at intake"' in rows["broken_notebook"]
+    assert "all 14 questions" in rows["broken_notebook"] and "not valid JSON" in rows["broken_notebook"]
     results = json.loads((graded / "results.json").read_text())
     slowest = sorted(results["students"], key=lambda s: -s["seconds"])[0]
     first = re.search(r'<tr class="slow"><td><code>([^<]*)</code></td><td class="num">([\d.]+)', text)
