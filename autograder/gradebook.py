@@ -236,6 +236,14 @@ def answers_of(path: Path) -> dict[str, str] | None:
             if utils.is_solution(cell) or utils.is_task(cell)}
 
 
+def same_answer(grade_id: str, old: dict | None, new: dict | None) -> bool:
+    """Whether what a grader judged is unchanged: a written answer's own cell, or for a
+    test cell (a grader's override) every answer of the notebook."""
+    if old is None or new is None:
+        return False
+    return old.get(grade_id) == new.get(grade_id) if grade_id in new else old == new
+
+
 def submission_timestamp(submitted: Path):
     """nbgrader's ``timestamp.txt`` of a submission, or None; one that does not parse is removed
     (formgrader would fail on it)."""
@@ -268,9 +276,9 @@ def settle(course: Course, batch: Batch, folder: str, nb: str, student: str, bef
             if grade.name in scores and grade.auto_score != scores[grade.name]:
                 # the batch's score is the one clamped to 0..points (a notebook may claim more)
                 grade.auto_score = scores[grade.name]
-            manual, flagged, auto = before.get((nb, grade.name), (None, True, None))
+            _, flagged, auto = before.get((nb, grade.name), (None, True, None))
             if grade.manual_score is not None:
-                if not flagged and auto == grade.auto_score and old_answers is not None and old_answers == new_answers:
+                if not flagged and auto == grade.auto_score and same_answer(grade.name, old_answers, new_answers):
                     grade.needs_manual_grade = False
                 if grade.needs_manual_grade:
                     done.to_review.append(f"{student}/{grade.name}")
