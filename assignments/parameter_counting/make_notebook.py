@@ -5,8 +5,8 @@ The notebook is generated so that every edit can be reviewed as Python:
     python assignments/parameter_counting/make_notebook.py           # (re)write the notebook
     python assignments/parameter_counting/make_notebook.py --check   # exit 1 if it is out of date
 
-Cell kinds: see ``assignments/_builder.py`` (``locked_code`` holds the Colab install,
-imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
+Cell kinds: see ``course_tools/notebooks.py`` (``setup_cell`` holds the shared Colab install,
+then the imports and the helpers of the tests; ``free_code`` cells show something, ungraded).
 
 Free numeric answers are checked only for their type by the visible tests (the
 value is hidden), so that a failing visible test cannot give the answer away.
@@ -14,14 +14,9 @@ value is hidden), so that a failing visible test cannot give the answer away.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # assignments/_builder.py
-from _builder import (answer, free_code, instructions, locked_code, main, notebook, tests,  # noqa: E402
-                      with_rule_check, written)
-
-ASSIGNMENT = "parameter_counting"
-NOTEBOOK = Path(__file__).with_name(f"{ASSIGNMENT}.ipynb")
+from course_tools.notebooks import (answer, free_code, instructions, main, notebook, setup_cell, tests,
+                                    with_rule_check, written)
 
 # --------------------------------------------------------------------------
 # Exercise rules: what each function answer must not use. One constant per answer writes the
@@ -120,23 +115,12 @@ them by a stride $s$ and adds $p$ zeros on **each** side (`padding`). A number
 `(rows, columns)`.
 """
 
-SETUP = r'''
-# Run this cell first. In Google Colab (or wherever cnnlib is missing) it installs
-# the course package. INSTRUCTORS: replace OWNER in the URL before releasing.
-COURSE_GIT_URL = "git+https://github.com/OWNER/cnn-course"
-
-try:
-    import cnnlib
-except ImportError:
-    %pip install --quiet {COURSE_GIT_URL}
-    import importlib
-    importlib.invalidate_caches()
-    import cnnlib
-
+SETUP_IMPORTS = r'''
 import numbers
 import os
 import types
 
+import cnnlib
 import numpy as np
 
 from cnnlib.checks import check_equal, check_true
@@ -905,7 +889,7 @@ Table I: the C3 connections). A. Krizhevsky, I. Sutskever and G. E. Hinton,
 def build():
     cells = [
         instructions("intro", INTRO),
-        locked_code("setup", SETUP),
+        setup_cell(SETUP_IMPORTS),
         instructions("part1_conv_shape", PART1),
         answer("conv_output_shape", CONV_OUTPUT_SHAPE, rule=RULE_CONV_OUTPUT_SHAPE),
         tests("test_conv_output_shape", 3, with_rule_check(TEST_CONV_OUTPUT_SHAPE, "conv_output_shape", RULE_CONV_OUTPUT_SHAPE)),
@@ -949,4 +933,4 @@ def build():
 
 
 if __name__ == "__main__":
-    sys.exit(main(build, NOTEBOOK, __doc__.splitlines()[0]))
+    sys.exit(main(__file__, build))

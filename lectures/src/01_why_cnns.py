@@ -1,7 +1,8 @@
 """Builds lectures/01_why_cnns.ipynb (lecture 1: why convolutional networks: the brain, the history, the tasks)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
 
 from cnnlib.widgets.history import VISION_TASKS
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -136,7 +137,7 @@ cells = [
     does the map hold, how many weights do they have between them, and how many different
     weights? What does the complex cell add?
     """),
-    answer(r"""
+    exercise_answer(r"""
     The map is $(21 - 7 + 1) \times (21 - 7 + 1) = 15 \times 15 = 225$ cells, each with $49$
     connections: $225 \cdot 49 = 11{,}025$ connections but only $49$ different weights, because
     every cell shares the same $w$ (weight sharing). The complex cell adds no weights at all: a
@@ -235,7 +236,7 @@ cells = [
     digits; ImageNet's challenge set has about 1.2 million training images. Why does the number of
     training images matter more for AlexNet than for LeNet?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) $(25.7 - 17.0) / 25.7 \approx 34\%$ fewer errors. (b) The number of parameters a network can
     fit without memorising its training set grows with the data: LeNet-5 has about 60 thousand
     parameters, AlexNet about 60 million, a thousand times more. With 7,300 images AlexNet would
@@ -308,7 +309,7 @@ cells = [
     the CNN's parameters? (b) In the pooling widget, which window makes the representation most
     tolerant to a 3-pixel shift, and what does the network lose in exchange?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) $8 \cdot 26 = 208$ in the convolution and $10 \cdot 1{,}153 = 11{,}530$ in the linear layer:
     $11{,}738$ in total, 98% of them in the linear layer. The convolution, which does most of the
     work, is tiny because its weights are shared. (b) The largest window ($14 \times 14$): a shift
@@ -324,7 +325,7 @@ cells = [
     a bar at $30^\circ$ (`bar_image(21, angle=30, offset=o)`), compare `cell_responses(..., angle=30)`
     for offsets $o = 0$ and $o = 4$. Then ask the cell tuned to $0^\circ$ about the same bars.
     """),
-    answer(r"""
+    exercise_answer(r"""
     ```python
     for o in (0, 4):
         tuned = cell_responses(bar_image(21, angle=30, offset=o), angle=30)
@@ -337,5 +338,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("01_why_cnns", cells))
+    sys.exit(main(__file__, build))

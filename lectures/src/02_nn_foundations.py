@@ -1,5 +1,7 @@
 """Builds lectures/02_nn_foundations.ipynb (lecture 2: neural-network foundations, before convolutions)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -102,7 +104,7 @@ cells = [
     `perceptron_train(X_and, [0, 1, 1, 0], epochs=30)`. What happens, and why can no choice of
     $w, b$ work?
     """),
-    answer(r"""
+    exercise_answer(r"""
     It never converges: every epoch has at least one mistake. Suppose a line worked: $b \le 0$ (from
     $(0,0)$), $w_1 + b > 0$ and $w_0 + b > 0$ (from the two ones), and $w_0 + w_1 + b \le 0$. Adding the
     two middle inequalities gives $w_0 + w_1 + 2b > 0$, so $w_0 + w_1 + b > -b \ge 0$, a contradiction.
@@ -394,7 +396,7 @@ cells = [
     $W_2 = \begin{pmatrix}1\\ 1\end{pmatrix}$: the forward values, $L$, and $\partial L/\partial W_1$. Check with
     `two_layer_gradients`.
     """),
-    answer(r"""
+    exercise_answer(r"""
     $z_1 = X W_1 = (1, -2)$, $h_1 = (1, 0)$, $\hat y = h_1 W_2 = 1$, $L = 1$. Backward: $\partial L/\partial \hat y = 2$,
     $\partial L/\partial h_1 = 2\, W_2^\top = (2, 2)$, $\partial L/\partial z_1 = (2, 2) \odot (1, 0) = (2, 0)$, and
     $\partial L/\partial W_1 = X^\top (2, 0) = \begin{pmatrix}2 & 0\\ 4 & 0\end{pmatrix}$: the second column is 0 because
@@ -409,7 +411,7 @@ cells = [
     (c) Using the widget of section 2.3: what is the largest gradient factor a sigmoid layer can pass on,
     and what does that mean for a network of 20 sigmoid layers?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) $100 (784 + 1) + 10 (100 + 1) = 78{,}500 + 1{,}010 = 79{,}510$, ten times the $7{,}850$ of logistic regression.
     (b) $(100, 10)$, $(10, 784)$ like `W`, and $(10,)$ like `b`.
     (c) $\sigma'(0) = 0.25$. Through 20 layers the local factors multiply to at most $0.25^{20} \approx 10^{-12}$,
@@ -421,7 +423,7 @@ cells = [
     In the universal-approximation widget, choose the **step** target and move $n$ from 1 to 40. What
     happens to the maximum error and to the rms error, and why?
     """),
-    answer(r"""
+    exercise_answer(r"""
     The rms error falls (about $0.25$ for one unit, $0.1$ for 8, $0.06$ for 40), but the maximum error
     stays near $0.5$ whatever $n$ is. A continuous piecewise-linear curve whose bends are $2/n$ apart has
     to climb from 0 to 1 over at least one interval, so next to the jump some point is about $0.5$ away
@@ -431,5 +433,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("02_nn_foundations", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/03_backprop.ipynb (lecture 3: backpropagation on computational graphs)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -172,7 +174,7 @@ cells = [
     $f = \max(w_1 \cdot x + b_1,\ w_2 \cdot x + b_2)$. With $x = (1, 2)$, $w_1 = (1, 0)$, $b_1 = 0$,
     $w_2 = (0, 1)$, $b_2 = 0.5$ and an upstream gradient of 1, which parameters get a gradient, and what is it?
     """),
-    answer(r"""
+    exercise_answer(r"""
     Forward: $m = \max(1, 4) = 4$, $f = 4 \cdot (-2) = -8$.
     Multiply swaps: $\partial f/\partial z = m = 4$ and $\partial f/\partial m = z = -2$.
     Max routes: $y$ is larger, so $\partial f/\partial y = -2$ and $\partial f/\partial x = 0$.
@@ -295,7 +297,7 @@ cells = [
     In the NumPy network, what are the shapes of `dh`, `dW1` and `db1`? Why is `db1`
     a sum over the batch?
     """),
-    answer(r"""
+    exercise_answer(r"""
     `dh` has the shape of `h`, $(N, H) = (300, 100)$; `dW1` the shape of `W1`, $(2, 100)$;
     `db1` the shape of `b1`, $(100,)$. The bias is added to every row of the batch
     (it is *copied* $N$ times), and copy adds: its gradient is the sum of the $N$ row
@@ -307,11 +309,16 @@ cells = [
     Replace the ReLU by a sigmoid in the NumPy network. Which single line of the backward
     pass changes, and to what?
     """),
-    answer(r"""
+    exercise_answer(r"""
     Only the line for `dh`: the ReLU's local gradient `(h > 0)` becomes the sigmoid's
     $\sigma(1 - \sigma)$, i.e. `dh = (ds @ W2.T) * h * (1 - h)` with `h = 1 / (1 + np.exp(-(X @ W1 + b1)))`.
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("03_backprop", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/04_convolution.ipynb (lecture 4: convolution nuts and bolts)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -197,7 +199,7 @@ cells = [
     (a) What is the output size for stride 1, 2 and 3? (b) Which padding keeps the output
     $10 \times 10$ at stride 1? (c) Type the kernel `0 0 0; 0 1 0; 0 0 0`: what does it do?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) $8 \times 8$, $\lfloor 7/2 \rfloor + 1 = 4$, so $4 \times 4$, and $\lfloor 7/3 \rfloor + 1 = 3$, so $3 \times 3$.
     (b) padding 1: $(10 + 2 - 3)/1 + 1 = 10$.
     (c) It is the identity kernel: every output pixel equals the input pixel under the
@@ -224,7 +226,7 @@ cells = [
     poll_outputs = [correlate2d(photo, poll_kernels[name]) for name in shuffled]
     show([photo, *poll_outputs], ["input", "Im1", "Im2", "Im3"], cmap="gray", size=2.8)
     """),
-    answer(r"""
+    exercise_answer(r"""
     **Im1: $K_2$, Im2: $K_1$, Im3: $K_3$** (run `print(shuffled)` to check).
 
     $K_1$ (Sobel $x$) compares the columns right and left of a pixel: it lights up vertical edges
@@ -242,7 +244,7 @@ cells = [
     code("""
     kernel_quiz_widget()
     """),
-    answer(r"""
+    exercise_answer(r"""
     Look for the tell-tale signs: the box blur is a softer copy of the digit (all
     positive); the vertical-edge output is positive and negative along the left and right
     sides of vertical strokes; Sobel $y$ responds to the top and bottom of horizontal
@@ -389,7 +391,7 @@ cells = [
     plt.tight_layout()
     plt.show()
     """),
-    answer(r"""
+    exercise_answer(r"""
     **(i) A, (ii) C, (iii) B** (run `print(order)` to check).
 
     The uniform filter (A) gives a smoothed copy of the signal: a softened step and a lower, wider
@@ -469,11 +471,16 @@ cells = [
     padding 2. What is the shape of its weights, how many parameters does it have (with
     biases), and what is the output shape?
     """),
-    answer(r"""
+    exercise_answer(r"""
     Weights $(16, 3, 5, 5)$: $16 \cdot 3 \cdot 25 = 1{,}200$ weights plus 16 biases $= 1{,}216$ parameters.
     Output $16 \times 64 \times 64$, since $(64 + 4 - 5)/1 + 1 = 64$.
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("04_convolution", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/05_pooling_architecture.ipynb (lecture 5: pooling and CNN architecture)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -77,7 +79,7 @@ cells = [
     Max-pool the lecture's $4 \times 4$ example with a $2 \times 2$ window and **stride 1**.
     What is the output? During backpropagation, which input entries receive a gradient?
     """),
-    answer(r"""
+    exercise_answer(r"""
     The output is $3 \times 3$:
     $\begin{bmatrix} 6 & 7 & 8 \\ 6 & 7 & 8 \\ 3 & 3 & 4 \end{bmatrix}$.
     Max routes: only the arg-max of each window gets gradient. Here those are the 6, the 7,
@@ -206,7 +208,7 @@ cells = [
     stages and at most $10{,}000$ parameters that ends in 10 outputs. Check it in the explorer,
     then build it with `build_network(text, (1, 28, 28))` and compare with `nn.summary`.
     """),
-    answer(r"""
+    exercise_answer(r"""
     One solution, the explorer's `"small CNN"` preset, $9{,}098$ parameters:
 
     ```
@@ -230,5 +232,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("05_pooling_architecture", cells))
+    sys.exit(main(__file__, build))

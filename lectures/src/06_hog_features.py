@@ -1,5 +1,7 @@
 """Builds lectures/06_hog_features.ipynb (lecture 6: image features and HOG)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -171,7 +173,7 @@ cells = [
     4. In 6.3 the contrast dropped to 30% and the descriptor hardly moved. Which step is responsible,
        and why is the change not exactly zero?
     """),
-    answer(r"""
+    exercise_answer(r"""
     1. $28/4 = 7$ cells per side, $7 - 2 + 1 = 6$ blocks per side: $6\cdot6\cdot(2\cdot2)\cdot9 = 1{,}296$.
     2. $324 \cdot 10 + 10 = 3{,}250$, less than half of the $7{,}850$ of the raw-pixel model.
     3. A stroke is the same stroke whether it is darker or lighter than its background (ink colour,
@@ -182,5 +184,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("06_hog_features", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/07_conv_backprop.ipynb (lecture 7: backprop through convolution and pooling)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -213,7 +215,7 @@ cells = [
     4. In 7.5, what would happen to the gradient if a window had two equal maxima?
     5. With stride 2, how would you write $\partial L/\partial x$ as a full convolution?
     """),
-    answer(r"""
+    exercise_answer(r"""
     1. Four: with padding 1 a $2\times2$ kernel covers each real pixel in 4 positions. So each
        $\partial L/\partial x[r, t]$ is a sum of 4 terms $g[i,j]\,w[u,v]$, one per weight.
     2. $\partial L/\partial w[0,0] = \sum g[i,j]\, x_\text{pad}[i, j]$ with $x_\text{pad}[i, j] = x[i-1, j-1]$.
@@ -230,5 +232,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("07_conv_backprop", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/08_training_lenet.ipynb (lecture 8: training LeNet-5)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -171,7 +173,7 @@ cells = [
     4. Look at the misclassified digits. Are the mistakes ones a person could make? Which pair of
        classes does the confusion matrix say is hardest?
     """),
-    answer(r"""
+    exercise_answer(r"""
     1. $6 \cdot (5\cdot5\cdot1 + 1) = 156$ parameters. Each of the 6 maps has $28\times28$ outputs,
        each a $5\times5$ dot product: $6 \cdot 784 \cdot 25 = 117{,}600$ multiplications.
     2. Momentum accumulates the gradients of consecutive steps: in a direction where they agree the
@@ -187,5 +189,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("08_training_lenet", cells))
+    sys.exit(main(__file__, build))

@@ -1,5 +1,7 @@
 """Builds lectures/09_training_toolkit.ipynb (lecture 9: initialisation, normalisation, regularisation, optimisers)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -171,7 +173,7 @@ cells = [
 
     Why not start with all weights equal to zero (or all equal to the same constant)?
     """),
-    answer(r"""
+    exercise_answer(r"""
     Every unit of a layer would compute the same value and receive the same gradient, so they stay
     identical forever: the layer behaves like a single unit (the *symmetry* problem). With zeros and
     ReLU it is worse still: every hidden activation is 0, so every weight gradient except the last
@@ -320,7 +322,7 @@ cells = [
     trainable parameters does the batch norm add, how many running statistics does it store, and
     which parameters of the convolution become useless?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) Without batch norm the loss becomes `nan` within a few dozen steps: a large step makes some
     weights large, the next layer's inputs grow, its gradients grow, and the growth compounds through
     twelve layers. With batch norm each layer's output is re-standardised, so a layer's output scale no
@@ -575,7 +577,7 @@ cells = [
     $\eta = 0.1$, what learning rate would you try first with momentum 0.9, and why? Check the effective
     step with `optimizer_path`.
     """),
-    answer(r"""
+    exercise_answer(r"""
     About $\eta = 0.01$: with a constant gradient $g$, the velocity tends to $v = g + 0.9 g + 0.81 g +
     \dots = g / (1 - 0.9) = 10 g$, so the step $\eta v$ is ten times SGD's. Keeping $\eta v$ the same
     means dividing $\eta$ by 10. That is why `cnnlib.widgets.training.OPTIMIZERS` pairs momentum 0.9 with
@@ -590,7 +592,7 @@ cells = [
     whatever the size of its gradient. (b) Why is the bias correction needed? What would the first
     step be without it?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) At $t = 1$: $m = (1 - \beta_1) g$, $v = (1 - \beta_2) g^2$; after correction $\hat m = g$ and
     $\hat v = g^2$, so the step is $\eta\, g / (|g| + \epsilon) \approx \eta\,\mathrm{sign}(g)$. The test
     in `tests/test_widgets_toolkit.py` checks $(0.05, -0.05)$ for the valley.
@@ -607,7 +609,7 @@ cells = [
     largest difference to the held-out accuracy in this lecture, and why is that plausible for a dataset
     of 500 images?
     """),
-    answer(r"""
+    exercise_answer(r"""
     Augmentation: on 500 digits it raised the held-out accuracy by several points, while dropout and
     weight decay mainly lowered the held-out *loss*. With so few images, the main problem is that the
     network has not seen enough variation (positions, slants); augmentation supplies exactly that,
@@ -617,5 +619,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("09_training_toolkit", cells))
+    sys.exit(main(__file__, build))

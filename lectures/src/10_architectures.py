@@ -1,5 +1,7 @@
 """Builds lectures/10_architectures.ipynb (lecture 10: AlexNet, VGG, Inception, ResNet, DenseNet, AlphaGo)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -113,7 +115,7 @@ cells = [
     (a) Why does a $224 \times 224$ input not work for conv1 ($11 \times 11$, stride 4, no padding)?
     (b) Without dropout, which layers would you expect to overfit first, and why?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) The output size is $(224 - 11)/4 + 1 = 54.25$, not an integer: the windows do not tile the
     image. With 227 it is $(227 - 11)/4 + 1 = 55$ exactly. (The paper's "224" is a known inconsistency;
     implementations use 227, or 224 with padding 2.)
@@ -339,7 +341,7 @@ cells = [
     from 256 to 64 channels, $3 \times 3$ from 64 to 64, $1 \times 1$ from 64 back to 256. Count its
     weights and compare with two $3 \times 3$ convolutions of 256 channels. Check with `conv_cost`.
     """),
-    answer(r"""
+    exercise_answer(r"""
     Bottleneck: $256 \cdot 64 + 9 \cdot 64 \cdot 64 + 64 \cdot 256 = 16{,}384 + 36{,}864 + 16{,}384 = 69{,}632$.
     Two $3 \times 3$ layers of 256 channels: $2 \cdot 9 \cdot 256^2 = 1{,}179{,}648$, about 17 times more.
     `sum(conv_cost(a, b, k, 1, 1)[0] for a, b, k in [(256, 64, 1), (64, 64, 3), (64, 256, 1)])` gives
@@ -413,7 +415,7 @@ cells = [
     parameters does that add? (b) Why does the 13-layer policy network need no pooling to see the whole
     board, and what would pooling cost it?
     """),
-    answer(r"""
+    exercise_answer(r"""
     (a) 361 biases instead of 1: 360 more, 3,882,793 in all, still about 3.9 million.
     (b) Twelve padded $5 \times 5$/$3 \times 3$ layers already give a receptive field of
     $5 + 11 \cdot 2 = 27 \ge 19$ points, so the top layer sees every stone. Pooling would shrink the map
@@ -480,7 +482,7 @@ cells = [
     the receptive field after each layer? Use the rule $r' = r + (k - 1)j$, $j' = js$ by hand, then check
     with `receptive_field([(3, 1), (3, 1), (2, 2), (3, 1), (3, 1)])`.
     """),
-    answer(r"""
+    exercise_answer(r"""
     Start with $r = 1$, $j = 1$. conv: $r = 3$; conv: $r = 5$; pool ($k = 2$, $s = 2$): $r = 6$, $j = 2$;
     conv: $r = 6 + 2 \cdot 2 = 10$; conv: $r = 14$. After the pool, each $3 \times 3$ layer adds 4 input
     pixels instead of 2, because neighbouring units are now 2 pixels apart. The function returns
@@ -492,7 +494,7 @@ cells = [
     In the plain-against-residual experiment of section 10.4, change `depth` to 4. Does the residual
     network still win clearly? What does that say about when shortcuts matter?
     """),
-    answer(r"""
+    exercise_answer(r"""
     With 4 hidden layers both networks train well (held-out accuracy about 0.89 plain and 0.92
     residual after 300 steps): the gradient passes a few layers without much change either way, so the
     plain network's product of Jacobians is still harmless.
@@ -501,5 +503,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("10_architectures", cells))
+    sys.exit(main(__file__, build))

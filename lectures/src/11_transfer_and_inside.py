@@ -1,5 +1,7 @@
 """Builds lectures/11_transfer_and_inside.ipynb (lecture 11: transfer learning, what units respond to, adversarial digits)."""
-from _notebook import SETUP, answer, code, md, write
+import sys
+
+from course_tools.notebooks import SETUP, code, exercise_answer, lecture_notebook, main, md
 
 cells = [
     md(r"""
@@ -304,7 +306,7 @@ cells = [
        costs compared with FGSM at $\epsilon = 0.2$, and explain the difference with the linear score of
        exercise 1 (hint: the sum of 784 random signs times $w_i$).
     """),
-    answer(r"""
+    exercise_answer(r"""
     1. $\operatorname{sign}(w) = (1, -1, 1)$, so $x_\text{adv} = (0.6, 0.4, 0.6)$ and $s$ rises by
        $\epsilon \sum |w_i| = 0.1 \cdot 6 = 0.6$ (from $1.0$ to $1.6$). With 784 pixels:
        $0.1 \cdot 784 \cdot 0.01 = 0.784$, although no pixel moved by more than $0.1$.
@@ -324,5 +326,10 @@ cells = [
     """),
 ]
 
+
+def build():
+    return lecture_notebook(__file__, cells)
+
+
 if __name__ == "__main__":
-    print(write("11_transfer_and_inside", cells))
+    sys.exit(main(__file__, build))

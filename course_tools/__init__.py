@@ -1,0 +1,5 @@
+"""The course maintainers' tools (students never need them).
+
+- :mod:`course_tools.notebooks`: the one builder of every notebook, the lectures
+  and the nbgrader assignments, and their shared setup cell.
+"""
