@@ -9,7 +9,10 @@ source                                notebook
 ``assignments/<id>/make_notebook.py`` ``assignments/<id>/<id>.ipynb`` (nbgrader source)
 ====================================  ====================================
 
-Commands (from the repository's root; ``make notebooks`` runs the first)::
+This package is installed with the distribution (``pip install -e .``), so the sources
+import it without ``sys.path`` edits; it is not library code, hence not in ``cnnlib``.
+
+Commands (``make notebooks`` runs the first)::
 
     python -m course_tools.notebooks                  # rebuild every notebook
     python -m course_tools.notebooks --check          # exit 1 if a notebook differs from a fresh build
@@ -51,6 +54,7 @@ would write; :func:`notebook` assembles them.
 =================  =======  ========  ======  ======
 factory            grade    solution  locked  points
 =================  =======  ========  ======  ======
+``setup_cell``     no       no        yes     -
 ``instructions``   no       no        yes     -
 ``locked_code``    no       no        yes     -
 ``answer``         no       yes       no      -
@@ -58,6 +62,9 @@ factory            grade    solution  locked  points
 ``written``        yes      yes       no      yes
 ``free_code``      (not an nbgrader cell: the student may change it)
 =================  =======  ========  ======  ======
+
+``setup_cell`` writes the cell ``setup``: :data:`SETUP`, then the assignment's imports and test
+helpers (the grader runs it in the checker's kernel too).
 
 Sources are dedented and stripped of surrounding blank lines and spaces, so the
 builders can keep them in indented triple-quoted strings.
