@@ -29,6 +29,7 @@ from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreproce
 from nbformat import NotebookNode
 from traitlets import List
 
+from autograder import cells
 from autograder.wire import MAX_MESSAGE, cut  # noqa: F401 (part of this module's API)
 
 MIN_LEAK_LENGTH = 12  # shorter lines ("else:", "assert ok") say nothing about a test
@@ -55,7 +56,7 @@ class ClearHiddenTestsFromFeedback(ClearHiddenTests):
     display_data_priority = List(_DISPLAY_PRIORITY, config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if utils.is_grade(cell) and not utils.is_solution(cell):
+        if cells.is_test(cell):
             return super().preprocess_cell(cell, resources, cell_index)
         return cell, resources
 
@@ -103,7 +104,7 @@ class LimitFeedbackPage(NbGraderPreprocessor):
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, cell_index):
-        if cell.get("cell_type") == "markdown" and not (utils.is_locked(cell) and cell.metadata["nbgrader"].get("grade_id")):
+        if cell.get("cell_type") == "markdown" and not (cells.is_locked(cell) and cells.grade_id(cell)):
             # nbgrader restored the instructor's locked cells; any other markdown a student may have written
             cell.source = as_plain_text(str(cell.source))
         if not isinstance(cell.get("outputs"), list):

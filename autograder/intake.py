@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING
 import nbformat
 import numpy as np
 
+from autograder.cells import grade_id as cell_grade_id
+
 if TYPE_CHECKING:  # grading imports this module
     from autograder.grading import Assignment, GradedCell
 
@@ -415,9 +417,8 @@ def sanitize_ids(notebook, known: set[str]) -> bool:
     """
     last = {}
     for index, cell in enumerate(notebook.cells):
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id is not None:
-            last[grade_id] = index
+        if cell_grade_id(cell) is not None:
+            last[cell_grade_id(cell)] = index
     changed = False
     for index, cell in enumerate(notebook.cells):
         meta = cell.get("metadata", {}).get("nbgrader")
@@ -443,7 +444,7 @@ def cell_remarks(notebook, cells: list[GradedCell]) -> dict[str, str]:
     counts: dict[str, int] = {}
     last: dict[str, dict] = {}
     for cell in notebook.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        grade_id = cell_grade_id(cell)
         if grade_id:
             counts[grade_id] = counts.get(grade_id, 0) + 1
             last[grade_id] = cell

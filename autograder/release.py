@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 from nbconvert.filters import strip_ansi
 
+from autograder import cells
 from autograder.course import Course, notebook_names, run_nbgrader
 from autograder.feedback import notebook_lines, secret_lines, solution_only_lines
 
@@ -154,7 +155,7 @@ def cell_names(nb) -> dict[str, str]:
     """Printed source -> grade_id, for every cell nbgrader knows by name."""
     names = {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        grade_id = cells.grade_id(cell)
         if grade_id:
             names[_indent(cell.source.strip())] = grade_id
     return names

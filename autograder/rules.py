@@ -51,6 +51,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import cells
+
 __all__ = ["Rule", "ForbiddenByRule", "IMPLEMENTED_IN", "notebook_rules", "forbidden_union", "build_overlay",
            "prepare", "overlay_digest"]
 
@@ -108,7 +110,7 @@ def notebook_rules(notebook) -> dict[str, Rule]:
         declared = meta.get("autograder", {}).get("forbid")
         if declared is None:
             continue
-        grade_id = meta.get("nbgrader", {}).get("grade_id") or cell.get("id")
+        grade_id = cells.grade_id(cell) or cell.get("id")
         rule = meta["autograder"].get("rule", "")
         if (not isinstance(declared, list) or not all(isinstance(n, str) and n for n in declared)
                 or not isinstance(rule, str)):

@@ -41,6 +41,7 @@ from nbgrader.preprocessors import (ClearHiddenTests, ClearMarkScheme, ClearOutp
                                     ComputeChecksums, LockCells)
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, COURSE_ASSIGNMENTS
+from autograder.cells import grade_id, is_test
 
 STUDENT_VERSION = (LockCells, ClearSolutions, ClearOutput, ClearHiddenTests, ClearMarkScheme, ComputeChecksums)
 KNOWN_KEYS = {"description", "untouched", "cells", "files", "raw", "expected", "feedback"}
@@ -68,10 +69,6 @@ def without_solution_markers(source: str) -> str:
     return "\n".join(line for line in source.split("\n") if begin not in line and end not in line)
 
 
-def grade_id(cell) -> str | None:
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 
 
 def sample_notebook(source_nb, variant: dict, name: str):
@@ -94,7 +91,7 @@ def sample_notebook(source_nb, variant: dict, name: str):
 def autograded_points(source_nb) -> dict[str, float]:
     """grade_id -> points of every autograded test cell (not manually graded ones)."""
     return {grade_id(cell): cell.metadata["nbgrader"].get("points", 0) for cell in source_nb.cells
-            if utils.is_grade(cell) and not utils.is_solution(cell) and cell.cell_type == "code"}
+            if is_test(cell)}
 
 
 def notebook_text(nb) -> str:
