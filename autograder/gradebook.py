@@ -43,7 +43,7 @@ from nbgrader.preprocessors import SaveAutoGrades
 from sqlalchemy.exc import SAWarning
 
 from autograder.course import Course, run_nbgrader
-from autograder.grading import Batch, read_assignment
+from autograder.grading import Assignment, Batch, read_assignment
 from autograder.intake import intake, shown
 from autograder.nbgrader_config import c as course_config
 
@@ -99,28 +99,28 @@ def recorded_cells(course: Course, assignment: str) -> dict[str, dict[str, float
                 for nb in found.notebooks}
 
 
-def source_cells(course: Course, assignment: str) -> dict[str, dict[str, float]]:
+def source_cells(info: Assignment) -> dict[str, dict[str, float]]:
     """notebook -> grade cell -> points, as the assignment's source has them."""
-    info = read_assignment(course.source(assignment))
     cells: dict[str, dict[str, float]] = {nb: {} for nb in info.notebooks}
     for cell in info.cells:
         cells[cell.notebook][cell.grade_id] = cell.max_score
     return cells
 
 
-def ensure_assignment(course: Course, assignment: str) -> None:
+def ensure_assignment(course: Course, info: Assignment) -> None:
     """Make the course gradebook hold the assignment as its source is now.
 
     ``release`` records it; ``grade`` without a release (or after the source
     changed) records it here with ``nbgrader generate_assignment``, whose student
     version goes to a scratch folder: ``release/`` is only ever written by ``release``.
     """
-    if recorded_cells(course, assignment) == source_cells(course, assignment):
+    assignment = info.name
+    if recorded_cells(course, assignment) == source_cells(info):
         return
     with tempfile.TemporaryDirectory(prefix="autograder-release-") as scratch:
         run = run_nbgrader(course.root, "generate_assignment", assignment, "--force",
                            f"--CourseDirectory.release_directory={scratch}", wall_time=GENERATE_SECONDS)
-    if not run.ok or recorded_cells(course, assignment) != source_cells(course, assignment):
+    if not run.ok or recorded_cells(course, assignment) != source_cells(info):
         from autograder.release import last_error
 
         raise GradebookError(
@@ -160,8 +160,8 @@ def record(course: Course, batch: Batch) -> Recorded:
     """Put a graded batch into the course: submitted and autograded notebooks, and
     the gradebook (see the module docstring). Call it after ``grade`` returns, from
     one process: sqlite and formgrader expect one writer at a time."""
-    ensure_assignment(course, batch.assignment)
     info = read_assignment(course.source(batch.assignment))
+    ensure_assignment(course, info)
     done = Recorded(batch.assignment)
     taken: dict[str, str] = {}
     with warnings.catch_warnings():
@@ -172,7 +172,9 @@ def record(course: Course, batch: Batch) -> Recorded:
     return done
 
 
-def record_one(course: Course, info, batch: Batch, folder: str, taken: dict[str, str], done: Recorded) -> None:
+def record_one(course: Course, info: Assignment, batch: Batch, folder: str, taken: dict[str, str],
+               done: Recorded) -> None:
+    """Record one submission under its gradebook id, or say in ``done.skipped`` why not."""
     student = gradebook_id(folder)
     if student in taken:
         done.skipped.append(f"{shown(folder)!r}: its gradebook id {student!r} is already "
@@ -187,7 +189,8 @@ def record_one(course: Course, info, batch: Batch, folder: str, taken: dict[str,
     done.students[folder] = student
 
 
-def record_submission(course: Course, info, batch: Batch, folder: str, student: str, done: Recorded) -> None:
+def record_submission(course: Course, info: Assignment, batch: Batch, folder: str, student: str,
+                      done: Recorded) -> None:
     """One student's submission into the course folder and gradebook."""
     assignment = batch.assignment
     submitted = course.root / "submitted" / student / assignment

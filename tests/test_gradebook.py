@@ -258,3 +258,44 @@ def test_manual_grades_survive_regrading_and_reach_the_exports(tmp_path):
                       ["Forgot, Bias", "12", "U12", "bias_forgotten", "L1", "20"],
                       ["Ref, Erence", "11", "U11", "reference", "L1", "19.5"]]
     assert Course(course).gradebook.is_file()
+
+
+def test_export_says_when_the_course_has_no_grades(tmp_path, capsys):
+    from autograder.__main__ import main
+
+    assert main(["export", "csv", ASSIGNMENT, "--course", str(tmp_path / "course"),
+                 "--out", str(tmp_path / "final.csv")]) == 2
+    assert "is not in" in capsys.readouterr().err and not (tmp_path / "final.csv").exists()
+
+
+@pytest.mark.slow
+def test_an_ungradable_resubmission_scores_zero_and_keeps_the_manual_grade(tmp_path):
+    """tiny_functions (tests/fixtures): graded with the grading API, the written answer
+    graded as formgrader's GradeHandler.put does it, then a broken resubmission."""
+    from autograder.course import prepare_course
+    from autograder.gradebook import final_grades, record
+    from autograder.grading import Options
+    from autograder.grading import grade as grade_batch
+
+    fixture, written = "tiny_functions", "answer_mean"
+    course = prepare_course(tmp_path / "course", [fixture], REPO / "tests" / "fixtures" / "assignments")
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    (submissions / "alice").mkdir(parents=True)
+    shutil.copy(course.source(fixture) / f"{fixture}.ipynb", submissions / "alice")  # the solution
+    options = Options(workers=1, log=lambda line: None)
+    record(course, grade_batch(course, fixture, submissions, out, options))
+    [before] = final_grades(course, fixture)
+    assert (before.auto_score, before.manual_score, before.pending) == (5.0, 0.0, [f"{fixture}/{written}"])
+
+    with Gradebook(f"sqlite:///{course.gradebook}") as gb:  # formgrader's GradeHandler.put
+        grade = gb.find_grade(written, fixture, fixture, "alice")
+        grade.manual_score, grade.extra_credit = 1.0, None
+        grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+        gb.db.commit()
+
+    (submissions / "alice" / f"{fixture}.ipynb").write_text("{ not json")
+    done = record(course, grade_batch(course, fixture, submissions, out, options))
+    [after] = final_grades(course, fixture)
+    assert (after.auto_score, after.manual_score, after.total) == (0.0, 1.0, 1.0)
+    assert after.pending == [f"{fixture}/{written}"] and done.to_review == [f"alice/{written}"]
+    assert not (course.root / "autograded" / "alice" / fixture / f"{fixture}.ipynb").exists()
