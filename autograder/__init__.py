@@ -9,6 +9,8 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.grading`  grade many submissions, each alone, in parallel: CSVs + feedback
 - :mod:`autograder.feedback` what a student may see (no hidden tests, no tracebacks)
 - :mod:`autograder.report`   the instructor's class report, OUT/report.html
+- :mod:`autograder.gradebook` graded submissions into the course gradebook (formgrader), final grades
+- :mod:`autograder.export_grades` final grades as CSV or a Canvas gradebook import
 - :mod:`autograder.execute`  nbgrader's executor in two kernels: the student's (sandboxed) and the checker
 - :mod:`autograder.checker`  the checker's proxies of the student's answers (values cross by
                              :mod:`autograder.wire`; the student's side is ``student_server.py``)
@@ -18,7 +20,7 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.samples`  sample submissions built from ``variants.py``
 - :mod:`autograder.demo`     release everything and grade every sample
 
-Command line: ``python -m autograder release|grade|demo`` and
+Command line: ``python -m autograder release|grade|demo|export`` and
 ``python -m autograder.samples build|check``.
 """
 
