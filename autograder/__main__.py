@@ -16,7 +16,9 @@
 
 grade and demo print the isolation student code gets (AUTOGRADER_SANDBOX=auto|bwrap|unshare|none)
 and write it with the limits to OUT/run.json; without a sandbox, grade refuses to run
-submissions unless --unsafe-no-sandbox is given.
+submissions unless --unsafe-no-sandbox is given. After a batch, both record every graded
+submission in the course folder's nbgrader gradebook (autograder/gradebook.py), where
+formgrader grades the written answers.
 
 All take ``--course DIR`` (default ./course), the nbgrader course folder they
 prepare and use, and ``--assignments DIR`` (default: the repository's
