@@ -149,10 +149,11 @@ def check_xy(X, y, func=None):
     if X.ndim == 0:
         raise ValueError(f"{_prefix(func)}X must have a batch axis (the examples first), got shape {X.shape}")
     if y.ndim != 1:
-        raise ValueError(f"{_prefix(func)}y must have shape (N,), one label per example, got {y.shape}")
+        raise ValueError(f"{_prefix(func)}y must have shape (N,), one label per example, "
+                         f"got X.shape={X.shape}, y.shape={y.shape}")
     if X.shape[0] != y.shape[0]:
-        raise ValueError(f"{_prefix(func)}X and y must have the same first dimension, "
-                         f"got X {X.shape} and y {y.shape}")
+        raise ValueError(f"{_prefix(func)}X and y must have the same first dimension (one label per example), "
+                         f"got X.shape={X.shape}, y.shape={y.shape}")
     return X, y
 
 

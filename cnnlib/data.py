@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from ._checks import check_xy
 from .datasets import (
     FASHION_MNIST,
     FASHION_MNIST_MIRRORS,
@@ -274,19 +275,6 @@ def to_nchw(images, pad_to=None, dtype=np.float32, scale=True):
     return padded
 
 
-def _check_xy(X, y, caller):
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{caller}: y must have shape (N,), got {y.shape}")
-    if X.ndim == 0 or len(X) != len(y):
-        raise ValueError(
-            f"{caller}: X and y must have the same first dimension, got X {X.shape} "
-            f"and y {y.shape}"
-        )
-    return X, y
-
-
 def train_val_split(X, y, val_fraction=0.1, seed=0, stratify=True):
     """Split data into a training part and a validation part (seeded).
 
@@ -311,7 +299,7 @@ def train_val_split(X, y, val_fraction=0.1, seed=0, stratify=True):
     X_train, X_val, y_train, y_val : numpy.ndarray
         New arrays; ``X_*`` keep the trailing shape of ``X``.
     """
-    X, y = _check_xy(X, y, "train_val_split")
+    X, y = check_xy(X, y, "train_val_split")
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     n = len(y)
@@ -371,7 +359,7 @@ class BatchIterator:
     """
 
     def __init__(self, X, y, batch_size=64, shuffle=True, seed=0, drop_last=False):
-        self.X, self.y = _check_xy(X, y, "batch_iterator")
+        self.X, self.y = check_xy(X, y, "batch_iterator")
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
                 or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._checks import check_xy
 from .data import BatchIterator
 from .losses import softmax_cross_entropy
 from .optim import Adam
@@ -42,12 +43,7 @@ class History:
 
 
 def _check_xy(X, y, fn):
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim < 2:
-        raise ValueError(f"{fn}: X must have a batch axis, e.g. (N, C, H, W); got shape {X.shape}")
-    if y.ndim != 1 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"{fn}: y must be 1-D with one label per example: X.shape={X.shape}, y.shape={y.shape}")
+    X, y = check_xy(X, y, fn)
     return X, y.astype(np.int64, copy=False)
 
 
