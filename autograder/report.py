@@ -40,7 +40,7 @@ SHOWN_MESSAGES = 15  # failure-message groups listed; the rest are counted
 SHOWN_MISTAKES = 20  # likely-mistake groups listed
 SHOWN_LIMIT_ROWS = 50  # (student, limit) rows listed
 SHOWN_SLOWEST = 10  # slowest submissions listed
-SHOWN_STUDENTS = 8  # student ids in one table cell before "and N more"
+SHOWN_STUDENTS = 5  # student ids in one table cell before "and N more"
 SHOWN_MESSAGE_CHARS = 600  # characters of an example message (questions.csv has the whole)
 LIMIT_MESSAGE_CHARS = 200  # characters of the message beside a limit hit
 ONE_BAR_PER_POINT = 40  # up to this maximum score the histogram has a bar per point
@@ -384,7 +384,7 @@ def limits_section(summary: Summary) -> str:
     rows = []
     for sid, label, grade_ids, message in summary.limits[:SHOWN_LIMIT_ROWS]:
         which = (f"all {n_questions} questions" if len(set(grade_ids)) == n_questions > 1 else
-                 ", ".join(f"<code>{e(g)}</code>" for g in dict.fromkeys(grade_ids)))
+                 ", ".join(f'<code class="q">{e(g)}</code>' for g in dict.fromkeys(grade_ids)))
         rows.append(f'<tr class="limit" data-limit="{e(label)}"><td class="id">{e(label)}</td>'
                     f'<td class="who"><code>{e(sid)}</code></td><td>{which}</td><td class="msg">{e(message)}</td></tr>')
     more = _more_row(4, len(summary.limits) - SHOWN_LIMIT_ROWS, "(student, limit) pairs")
@@ -444,7 +444,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:1.8em;borde
 table{border-collapse:collapse;width:100%;margin:.6em 0;font-size:.9em}table.narrow{width:auto}
 th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:#f4f4f4;white-space:nowrap}td.num{text-align:right;white-space:nowrap}.pc{color:#777}
-td.id{white-space:nowrap;overflow-wrap:normal}td.who{min-width:12em;font-size:.9em}
+td.id,code.q{white-space:nowrap;overflow-wrap:normal}td.who{min-width:12em;width:28%;font-size:.9em}
 td.msg{font-family:ui-monospace,monospace;font-size:.9em}code{font-size:.95em}
 tr.more td,.more{color:#666;font-style:italic}.warning{color:#a00;font-weight:bold}
 .meta{color:#666}details summary{cursor:pointer;color:#444}
