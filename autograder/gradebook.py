@@ -215,6 +215,7 @@ def record_submission(course: Course, info: Assignment, batch: Batch, folder: st
         kept = Path(batch.out) / "autograded" / folder / f"{nb}.ipynb"
         target = autograded / f"{nb}.ipynb"
         if kept.is_file():
+            target.unlink(missing_ok=True)  # plain nbgrader autograde leaves it read-only
             shutil.copyfile(kept, target)
             notebook = nbformat.read(target, as_version=4)
             resources = {"nbgrader": {"notebook": nb, "assignment": assignment, "student": student,
