@@ -41,18 +41,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograder import ASSIGNMENTS_DIR
-from autograder.platforms import (
-    COURSE_FOLDER,
-    Graded,
-    bundle_course,
-    main_of,
-    max_points,
-    run_platform,
-    run_script,
-    summary_lines,
-    write_json,
-)
+from autograder import ASSIGNMENTS_DIR, platforms
+from autograder.platforms import COURSE_FOLDER, Graded
 
 ROOT_VARIABLE = "AUTOGRADER_GRADESCOPE_ROOT"
 DEFAULT_ROOT = "/autograder"
@@ -86,12 +76,12 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR,
     values = dict(root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, venv=VENV, course=COURSE_FOLDER,
                   assignment=assignment)
     extra = MNIST_TEST.format(**values) if assignment == "lenet_training" else ""
-    scripts = {"setup.sh": SETUP.format(extra=extra, **values), "run_autograder": run_script(
+    scripts = {"setup.sh": SETUP.format(extra=extra, **values), "run_autograder": platforms.run_script(
         "gradescope", assignment, unsafe_no_sandbox, platform="Gradescope", folder="submission",
         root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, python=f"$ROOT/{VENV}/bin/python",
         course=f"$ROOT/source/{COURSE_FOLDER}", fallback='"score": 0, "tests": [], "output": ')}
     with tempfile.TemporaryDirectory(prefix="autograder-export-") as tmp:
-        course = bundle_course(assignment, assignments_dir, Path(tmp) / COURSE_FOLDER)
+        course = platforms.bundle_course(assignment, assignments_dir, Path(tmp) / COURSE_FOLDER)
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -136,7 +126,7 @@ def results(graded: Graded, seconds: float) -> dict:
             tests.append(visible)
     if graded.feedback:
         tests.append({"name": "Feedback page", "visibility": "after_published", "output": graded.feedback})
-    lines = summary_lines(graded)
+    lines = platforms.summary_lines(graded)
     if any(graded.hidden.get(q["grade_id"]) for q in graded.student["questions"] if q["score"] is not None):
         lines.append("Questions with hidden tests show their points and messages when grades are published; "
                      "until then each says whether its visible tests passed.")
@@ -161,22 +151,25 @@ def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bo
     target = Path(root) / "results" / "results.json"
 
     def write(graded: Graded, seconds: float) -> None:
-        write_json(target, results(graded, seconds))
+        platforms.write_json(target, results(graded, seconds))
         if graded.feedback_html is not None:  # for the instructor, next to the results
             shutil.copyfile(graded.feedback_html, target.with_name("feedback.html"))
 
-    return run_platform(assignment, Path(root) / "submission", course_package, write,
-                        lambda reason, seconds: write_json(target, failure(reason, seconds)), unsafe_no_sandbox)
+    def fail(reason: str, seconds: float) -> None:
+        platforms.write_json(target, failure(reason, seconds))
+
+    return platforms.run_platform(assignment, Path(root) / "submission", course_package, write, fail,
+                                  unsafe_no_sandbox)
 
 
 def describe(assignment: str, out: Path, assignments_dir: Path) -> str:
-    auto, manual = max_points(assignment, assignments_dir)
+    auto, manual = platforms.max_points(assignment, assignments_dir)
     return (f"wrote {out}: upload it as the autograder of a Gradescope programming assignment (Ubuntu 22.04 or "
             f"24.04 image) with {auto:g} autograder points" +
             (f"; add {manual:g} points of manually graded questions for the written answers" if manual else ""))
 
 
-main = main_of("gradescope", ROOT_VARIABLE, DEFAULT_ROOT, "submission", run)
+main = platforms.main_of("gradescope", ROOT_VARIABLE, DEFAULT_ROOT, "submission", run)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -243,6 +244,7 @@ class _Text(HTMLParser):
     """The visible text of an HTML page (no head, style or script)."""
 
     SKIPPED = {"head", "style", "script", "title"}
+    BLOCKS = {"br", "p", "div", "tr", "h1", "h2", "h3", "h4", "li", "pre", "table"}
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -251,12 +253,14 @@ class _Text(HTMLParser):
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIPPED:
             self._skipping += 1
-        elif tag in {"br", "p", "div", "tr", "h1", "h2", "h3", "h4", "li", "pre"}:
+        elif tag in self.BLOCKS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED:
             self._skipping = max(0, self._skipping - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
         elif tag in {"td", "th"}:
             self.parts.append("  ")
 
@@ -305,7 +309,7 @@ def run_script(module: str, assignment: str, unsafe_no_sandbox: bool, **values) 
                              unsafe=" --unsafe-no-sandbox" if unsafe_no_sandbox else "", **values)
 
 
-def main_of(module: str, root_variable: str, default_root: str, folder: str, run) -> callable:
+def main_of(module: str, root_variable: str, default_root: str, folder: str, run) -> Callable[..., int]:
     """The command line ``python -m autograder.<module> run ASSIGNMENT`` that a run script calls."""
     def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f"python -m autograder.{module}",

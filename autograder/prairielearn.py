@@ -33,18 +33,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from autograder import ASSIGNMENTS_DIR
-from autograder.platforms import (
-    COURSE_FOLDER,
-    Graded,
-    bundle_course,
-    main_of,
-    max_points,
-    run_platform,
-    run_script,
-    summary_lines,
-    write_json,
-)
+from autograder import ASSIGNMENTS_DIR, platforms
+from autograder.platforms import COURSE_FOLDER, Graded
 
 ROOT_VARIABLE = "AUTOGRADER_PRAIRIELEARN_ROOT"
 DEFAULT_ROOT = "/grade"
@@ -109,11 +99,11 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, 
     if out.exists():
         shutil.rmtree(out)
     server = out / "serverFilesCourse" / SERVER_FOLDER
-    bundle_course(assignment, assignments_dir, server / COURSE_FOLDER)
+    platforms.bundle_course(assignment, assignments_dir, server / COURSE_FOLDER)
     values = dict(root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, course=COURSE_FOLDER, server=SERVER_FOLDER,
                   assignment=assignment, image=image)
     script = server / f"grade_{assignment}.sh"
-    script.write_text(run_script(
+    script.write_text(platforms.run_script(
         "prairielearn", assignment, unsafe_no_sandbox, platform="PrairieLearn", folder="student",
         root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, python="python3",
         course=f'$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)/{COURSE_FOLDER}',
@@ -121,11 +111,11 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, 
     script.chmod(0o755)
     (out / "Dockerfile").write_text(DOCKERFILE.format(**values))
     (out / ".dockerignore").write_text(DOCKERIGNORE.format(**values))
-    auto, manual = max_points(assignment, assignments_dir)
+    auto, manual = platforms.max_points(assignment, assignments_dir)
     question = out / "question"
     question.mkdir()
     (question / "question.html").write_text(QUESTION_HTML.format(notebook=f"{assignment}.ipynb"))
-    write_json(question / "info.json", info_json(assignment, image))
+    platforms.write_json(question / "info.json", info_json(assignment, image))
     (out / "README.md").write_text(README.format(
         auto=auto, manual=(f"\n   Its {manual:g} points of written answers are graded by hand (`manualPoints` in "
                            "the assessment)." if manual else ""), **values))
@@ -160,7 +150,7 @@ def results(graded: Graded) -> dict:
     return {
         "gradable": True,
         "score": graded.score / graded.max_score if graded.max_score else 0.0,
-        "message": "\n".join(summary_lines(graded)),
+        "message": "\n".join(platforms.summary_lines(graded)),
         "output": graded.feedback,
         "tests": tests,
     }
@@ -174,16 +164,17 @@ def failure(reason: str) -> dict:
 def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bool = False) -> int:
     """Grade ``root/student`` and write ``root/results/results.json``."""
     target = Path(root) / "results" / "results.json"
-    return run_platform(assignment, Path(root) / "student", course_package,
-                        lambda graded, seconds: write_json(target, results(graded)),
-                        lambda reason, seconds: write_json(target, failure(reason)), unsafe_no_sandbox)
+    return platforms.run_platform(assignment, Path(root) / "student", course_package,
+                                  lambda graded, seconds: platforms.write_json(target, results(graded)),
+                                  lambda reason, seconds: platforms.write_json(target, failure(reason)),
+                                  unsafe_no_sandbox)
 
 
 def describe(assignment: str, out: Path, assignments_dir: Path) -> str:
     return f"wrote {out}: see {Path(out) / 'README.md'} for where each part goes"
 
 
-main = main_of("prairielearn", ROOT_VARIABLE, DEFAULT_ROOT, "student", run)
+main = platforms.main_of("prairielearn", ROOT_VARIABLE, DEFAULT_ROOT, "student", run)
 
 if __name__ == "__main__":
     sys.exit(main())
