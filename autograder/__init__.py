@@ -11,6 +11,8 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.report`   the instructor's class report, OUT/report.html
 - :mod:`autograder.gradebook` graded submissions into the course gradebook (formgrader), final grades
 - :mod:`autograder.export_grades` final grades as CSV or a Canvas gradebook import
+- :mod:`autograder.gradescope`, :mod:`autograder.prairielearn` an autograder for each platform,
+                             on :mod:`autograder.platforms` (one submission graded as ``grade`` does)
 - :mod:`autograder.execute`  nbgrader's executor in two kernels: the student's (sandboxed) and the checker
 - :mod:`autograder.checker`  the checker's proxies of the student's answers (values cross by
                              :mod:`autograder.wire`; the student's side is ``student_server.py``)
