@@ -46,6 +46,7 @@ from autograder.course import Course, run_nbgrader
 from autograder.grading import Assignment, Batch, read_assignment
 from autograder.intake import intake, shown
 from autograder.nbgrader_config import c as course_config
+from autograder.release import last_error
 
 # A student id nbgrader can use as it is: a path part, a gradebook key, a command-line
 # argument (no leading "-"), a glob pattern matching only itself, a URL path part.
@@ -121,8 +122,6 @@ def ensure_assignment(course: Course, info: Assignment) -> None:
         run = run_nbgrader(course.root, "generate_assignment", assignment, "--force",
                            f"--CourseDirectory.release_directory={scratch}", wall_time=GENERATE_SECONDS)
     if not run.ok or recorded_cells(course, assignment) != source_cells(info):
-        from autograder.release import last_error
-
         raise GradebookError(
             f"could not record {assignment} in {course.gradebook} ({last_error(run.log)}); nbgrader refuses "
             "to add or remove graded cells of an assignment that already has submissions: keep the graded "
@@ -236,7 +235,7 @@ def answers_of(path: Path) -> dict[str, str] | None:
     if not path.is_file():
         return None
     notebook = nbformat.read(path, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
+    return {cell.metadata["nbgrader"].get("grade_id"): cell.source for cell in notebook.cells
             if utils.is_solution(cell) or utils.is_task(cell)}
 
 
