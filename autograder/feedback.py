@@ -24,9 +24,8 @@ from __future__ import annotations
 import html
 import re
 
-from nbgrader import utils
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 from nbformat import NotebookNode
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
 from traitlets import List
 
 from autograder import cells

@@ -210,7 +210,8 @@ class _Copier:
         lines = [f"{shown(rel)}: {why}" for rel, why in self.skipped.items() if rel]
         if self.over_count:
             names = ", ".join(shown(rel) for rel in self.over_count[:MAX_NAMES_SHOWN])
-            more = f" and {len(self.over_count) - MAX_NAMES_SHOWN:,} more" if len(self.over_count) > MAX_NAMES_SHOWN else ""
+            extra = len(self.over_count) - MAX_NAMES_SHOWN
+            more = f" and {extra:,} more" if extra > 0 else ""
             lines.append(f"the submission holds more than {MAX_FILES} files and folders; {names}{more} "
                          "were not copied")
         return lines
@@ -328,7 +329,8 @@ def repair_notebook(content: dict) -> list[str]:
             fixed.append("its metadata was not an object and was emptied")
         meta = cell["metadata"].get("nbgrader")
         if meta is not None and (not isinstance(meta, dict) or any(
-                key in meta and (not isinstance(meta[key], types) or (bool not in types and isinstance(meta[key], bool)))
+                key in meta and (not isinstance(meta[key], types)
+                                 or (bool not in types and isinstance(meta[key], bool)))
                 for key, types in _NBGRADER_TYPES.items())):
             del cell["metadata"]["nbgrader"]
             fixed.append("its nbgrader metadata had the wrong types and was removed")
@@ -387,7 +389,8 @@ def intake(assignment: Assignment, student_dir: Path, dest: Path) -> tuple[dict[
             problems[nb] = f"{name} cannot be graded: it {copier.skipped[name]}"
         elif not path.is_file():
             others = sorted(p.name for p in dest.glob("*.ipynb"))
-            listed = ", ".join(shown(o) for o in others[:MAX_NAMES_SHOWN]) + (" …" if len(others) > MAX_NAMES_SHOWN else "")
+            listed = ", ".join(shown(o) for o in others[:MAX_NAMES_SHOWN])
+            listed += " …" if len(others) > MAX_NAMES_SHOWN else ""
             problems[nb] = f"no {name} in the submission" + (
                 f" (found {listed}: the notebook must keep its released name)" if others else "")
         else:

@@ -19,10 +19,9 @@ import sys
 
 
 def main():
-    from ipykernel.kernelapp import IPKernelApp
-
     import numpy  # noqa: F401
     import student_server
+    from ipykernel.kernelapp import IPKernelApp
 
     try:
         import cnnlib  # noqa: F401

@@ -68,7 +68,8 @@ def markdown_math_to_html(source: str) -> str:
         body = "".join(_MARKDOWN_ESCAPES.get(ch, ch) for ch in html.escape(text, quote=False))
         body = body.replace("\n", "<br>")
         if display:
-            return f'<span class="math-text" style="display:block; text-align:center; margin:0.5em 0"><em>{body}</em></span>'
+            style = "display:block; text-align:center; margin:0.5em 0"
+            return f'<span class="math-text" style="{style}"><em>{body}</em></span>'
         return f'<span class="math-text"><em>{body}</em></span>'
 
     return MATH.sub(replace, source)

@@ -60,7 +60,8 @@ def summary(reports: list[ReleaseReport], course_root: Path) -> str:
     lines = []
     for r in reports:
         if r.ok:
-            lines.append(f"released  {r.assignment:<20} {r.seconds:5.0f} s  -> {course_root / 'release' / r.assignment}")
+            released = course_root / "release" / r.assignment
+            lines.append(f"released  {r.assignment:<20} {r.seconds:5.0f} s  -> {released}")
         else:
             lines.append(f"REFUSED   {r.assignment:<20} {r.seconds:5.0f} s  at step '{r.step}':")
             lines += [f"    {problem}" for problem in r.problems]
@@ -124,7 +125,8 @@ def validate(course: Course, notebook: Path, invert: bool = False) -> list[str]:
             problems.append(f"{where}: cell {cell} differs from its recorded checksum")
         else:
             problems.append(f"{where}: cell {cell} changed type")
-    success = "Success! The notebook does not pass any tests." if invert else "Success! Your notebook passes all the tests."
+    success = ("Success! The notebook does not pass any tests." if invert
+               else "Success! Your notebook passes all the tests.")
     if not problems and success not in run.log:
         problems.append(f"{where}: nbgrader validate did not report success: {last_error(run.log)}")
     return problems

@@ -257,7 +257,7 @@ def _write_cnnlib(package_dir: Path, target: Path, union) -> None:
     plan = plan_stubs(package_dir, union)
     shutil.copytree(package_dir, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (target / f"{EXCEPTION_MODULE}.py").write_text(_EXCEPTION_SOURCE, encoding="utf-8")
-    for module, (path, names) in plan.items():
+    for path, names in plan.values():
         copy = target / path.relative_to(package_dir)
         copy.write_text(rewrite_source(path.read_text(encoding="utf-8"), names), encoding="utf-8")
     if not compileall.compile_dir(str(target), quiet=1, force=True):
@@ -269,7 +269,8 @@ def _write_cnnlib(package_dir: Path, target: Path, union) -> None:
 def _third_party_module_stub(message: str) -> str:
     return (f'"""Not available while grading (an exercise rule)."""\n\n\n'
             f"class ForbiddenByRule(ImportError, RuntimeError):\n"
-            f"    \"\"\"Raised by a function, class or module that this exercise's rules forbid while grading.\"\"\"\n\n\n"
+            "    \"\"\"Raised by a function, class or module that this exercise's rules forbid "
+            "while grading.\"\"\"\n\n\n"
             f"raise ForbiddenByRule({message!r})\n")
 
 
@@ -354,7 +355,7 @@ def build_overlay(rules, folder) -> list[list[str]]:
     if third_party:
         (folder / "third_party").mkdir()
         binds += _write_third_party(third_party, (folder / "third_party").resolve())
-    for root, dirs, files in os.walk(folder):  # readable by the sandbox's unprivileged user
+    for root, _, files in os.walk(folder):  # readable by the sandbox's unprivileged user
         os.chmod(root, 0o755)
         for name in files:
             os.chmod(os.path.join(root, name), 0o644)

@@ -37,10 +37,16 @@ from pathlib import Path
 
 import nbformat
 from nbgrader import utils
-from nbgrader.preprocessors import (ClearHiddenTests, ClearMarkScheme, ClearOutput, ClearSolutions,
-                                    ComputeChecksums, LockCells)
+from nbgrader.preprocessors import (
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    LockCells,
+)
 
-from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, COURSE_ASSIGNMENTS
+from autograder import ASSIGNMENTS_DIR, COURSE_ASSIGNMENTS, SAMPLES_DIR
 from autograder.cells import grade_id, is_test
 
 STUDENT_VERSION = (LockCells, ClearSolutions, ClearOutput, ClearHiddenTests, ClearMarkScheme, ComputeChecksums)
@@ -165,7 +171,8 @@ def check_variant(name: str, variant: dict, points: dict) -> None:
     if set(expected) != set(points):
         missing, extra = sorted(set(points) - set(expected)), sorted(set(expected) - set(points))
         raise SampleError(f"variant {name!r}: 'expected' must list every autograded test cell"
-                          + (f"; missing {missing}" if missing else "") + (f"; not test cells {extra}" if extra else ""))
+                          + (f"; missing {missing}" if missing else "")
+                          + (f"; not test cells {extra}" if extra else ""))
     for cell, score in expected.items():
         if not 0 <= score <= points[cell]:
             raise SampleError(f"variant {name!r}: expected {cell} = {score} is outside 0..{points[cell]}")
@@ -267,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Build or check the sample submissions.")
     parser.add_argument("command", choices=["build", "check"])
     parser.add_argument("assignment", nargs="*",
-                        help="samples folders: assignment ids or sets such as adversarial (default: every one with a variants.py)")
+                        help="samples folders: assignment ids or sets such as adversarial "
+                             "(default: every one with a variants.py)")
     parser.add_argument("--samples", type=Path, default=SAMPLES_DIR, help="samples folder")
     parser.add_argument("--assignments", type=Path, default=ASSIGNMENTS_DIR, help="assignment sources")
     args = parser.parse_args(argv)

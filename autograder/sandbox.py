@@ -163,7 +163,7 @@ def _probe(command: list[str]) -> bool:
     return probe.returncode == 0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_works() -> bool:
     """Whether bubblewrap is installed and can create the namespaces we use."""
     bwrap = shutil.which("bwrap")
@@ -177,7 +177,7 @@ UNSHARE_FLAGS = ("--user", "--map-root-user", "--pid", "--fork", "--kill-child",
                  "--mount", "--ipc", "--uts")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def unshare_works() -> bool:
     """Whether util-linux's unshare (and setpriv) can create the namespaces we use."""
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
@@ -291,7 +291,7 @@ def remove_cgroup(group: Path | None) -> None:
             time.sleep(0.05)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cgroup_works() -> bool:
     group = make_cgroup(PROCESS_LIMIT)
     remove_cgroup(group)
@@ -395,7 +395,7 @@ def extra_binds() -> list[tuple[str, str]]:
     try:
         pairs = json.loads(Path(name).read_text())
     except (OSError, ValueError) as error:
-        raise SystemExit(f"AUTOGRADER_EXTRA_BINDS: cannot read {name}: {error}")
+        raise SystemExit(f"AUTOGRADER_EXTRA_BINDS: cannot read {name}: {error}") from None
     if not isinstance(pairs, list) or not all(
             isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(s, str) for s in p) for p in pairs):
         raise SystemExit(f"AUTOGRADER_EXTRA_BINDS: {name} must hold a JSON list of [source, target] pairs")

@@ -149,7 +149,8 @@ def _encode(value, export, local_ref, depth, budget):
             return {"a": [array.dtype.str, list(array.shape), _b64(data)]}
     elif kind is type and value in _TYPE_NAMES:
         return {"T": _TYPE_NAMES[value]}
-    elif kind is np.dtype or isinstance(kind, type) and issubclass(kind, np.dtype) and kind.__module__.startswith("numpy"):
+    elif kind is np.dtype or (isinstance(kind, type) and issubclass(kind, np.dtype)
+                              and kind.__module__.startswith("numpy")):
         if _plain_dtype(value):
             return {"D": value.str}
     elif kind in _SCALAR_TYPES:  # exact NumPy scalar types only: a subclass becomes a handle
@@ -160,8 +161,8 @@ def _encode(value, export, local_ref, depth, budget):
     elif isinstance(value, list):
         return {"l": [_encode(item, export, local_ref, depth + 1, budget) for item in list.__iter__(value)]}
     elif isinstance(value, dict):
-        return {"d": [[_encode(k, export, local_ref, depth + 1, budget), _encode(v, export, local_ref, depth + 1, budget)]
-                      for k, v in dict.items(value)]}
+        return {"d": [[_encode(k, export, local_ref, depth + 1, budget),
+                       _encode(v, export, local_ref, depth + 1, budget)] for k, v in dict.items(value)]}
     if budget.describe is not None:
         seen = budget.described.get(id(value))
         if seen is not None:

@@ -251,7 +251,8 @@ def rule_violations(source, forbidden, namespace=None):
     for node in _ast.walk(tree):
         if isinstance(node, _ast.Import):
             for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                top = alias.name.split(".")[0]
+                aliases[alias.asname or top] = alias.name if alias.asname else top
                 if matches(alias.name):
                     found.append((node.lineno, alias.name))
         elif isinstance(node, _ast.ImportFrom) and node.module and not node.level:

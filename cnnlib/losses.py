@@ -87,7 +87,8 @@ def binary_cross_entropy(prob, target, eps=1e-12):
     if prob.shape != target.shape:
         raise ValueError(f"binary_cross_entropy: prob.shape={prob.shape} and target.shape={target.shape} must match")
     if np.any((prob < 0) | (prob > 1)):
-        raise ValueError("binary_cross_entropy: prob must lie in [0, 1]; pass probabilities (e.g. after sigmoid), not logits")
+        raise ValueError("binary_cross_entropy: prob must lie in [0, 1]; "
+                         "pass probabilities (e.g. after sigmoid), not logits")
     p = np.clip(prob, eps, 1 - eps)
     loss = -np.mean(target * np.log(p) + (1 - target) * np.log(1 - p))
     dprob = (p - target) / (p * (1 - p)) / max(p.size, 1)

@@ -171,7 +171,7 @@ class JupyterLabServer:
     def start(self, timeout=180):
         """Start the server and wait until its REST API answers."""
         env = self._environment()
-        for attempt in range(3):
+        for _ in range(3):
             self.port = _free_port()
             log = open(self.log_path, "ab")
             self.process = subprocess.Popen(

@@ -9,8 +9,8 @@ to the grader's files; and the attacks on the two-kernel design: reading the
 caller's frames or the running test, swapped modules, a patching thread, lying
 subclasses, forbidden calls by built names, oversized values, fork bomb,
 disk filler, kill(-1), a port scan, a package planted for the checker) are
-graded in ONE batch with honest students, end to end: ``python -m autograder release`` then ``python -m autograder grade``, as
-an instructor runs them. The tests then check that
+graded in ONE batch with honest students, end to end: ``python -m autograder
+release`` then ``python -m autograder grade``, as an instructor runs them. The tests then check that
 
 - every student gets exactly the manifest's points per question (what was
   honestly earned) and the message it names (the limit hit, the mistake);
@@ -45,17 +45,17 @@ import signal
 import socket
 import subprocess
 import time
-import zlib
 import uuid
+import zlib
 from pathlib import Path
 
 import nbformat
 import pytest
+from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder import samples as samples_module
 from autograder.feedback import find_leaks, secret_lines, solution_only_lines
-from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
 
 SET = "adversarial"
 FOLDER = SAMPLES_DIR / SET
@@ -423,7 +423,8 @@ def test_questions_csv_holds_no_formula(batch):
             for column, value in row.items():
                 if column in ("score", "max_score"):
                     continue
-                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (table, row["student_id"], column, value[:80])
+                assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), \
+                    (table, row["student_id"], column, value[:80])
     messages = {r["grade_id"]: r["message"] for r in read_csv(batch["out"] / "questions.csv")
                 if r["student_id"] == "formula_exception"}
     assert "HYPERLINK" in messages["test_conv_param_count"], messages  # shown, as text

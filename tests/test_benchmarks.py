@@ -11,7 +11,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 RUN = REPO / "benchmarks" / "run.py"
@@ -129,7 +128,8 @@ def test_blas_kernel_line_says_whether_the_environment_forced_it(monkeypatch):
     spec.loader.exec_module(run)
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Zen")
     monkeypatch.delenv("OPENBLAS_L2_SIZE", raising=False)
-    assert run._blas_kernel_text("Haswell", {}) == "Haswell (forced by OPENBLAS_CORETYPE=Zen, kept with --keep-openblas-env)"
+    assert run._blas_kernel_text("Haswell", {}) == \
+        "Haswell (forced by OPENBLAS_CORETYPE=Zen, kept with --keep-openblas-env)"
     assert run._clear_openblas_overrides() == {"OPENBLAS_CORETYPE": "Zen"}
     assert "OPENBLAS_CORETYPE" not in os.environ
     assert run._blas_kernel_text("SkylakeX", {"OPENBLAS_CORETYPE": "Zen"}) == (

@@ -2,11 +2,10 @@
 
 import nbformat
 import pytest
+from conftest import REPO
 
 from autograder import cells
 from autograder.execute import Plan, mark_hidden
-
-from conftest import REPO
 
 ASSIGNMENTS = ("hog_features", "parameter_counting", "conv_backprop", "lenet_training")
 

@@ -144,7 +144,8 @@ def test_cnnlib_models_cross_by_value_and_checker_models_by_method(student):
         from cnnlib import nn
         from cnnlib.losses import softmax_cross_entropy
         def build(seed=0):
-            return nn.Sequential(("fc1", nn.Linear(4, 3, seed=seed)), ("relu", nn.ReLU()), ("fc2", nn.Linear(3, 2, seed=seed)))
+            return nn.Sequential(("fc1", nn.Linear(4, 3, seed=seed)), ("relu", nn.ReLU()),
+                                 ("fc2", nn.Linear(3, 2, seed=seed)))
         def train_step(model, optimizer, x, y):
             optimizer.zero_grad()
             loss, dscores = softmax_cross_entropy(model.forward(x), y)

@@ -25,8 +25,16 @@ from nbgrader.preprocessors import ClearHiddenTests
 
 from autograder import intake as intake_module
 from autograder.grading import read_assignment
-from autograder.intake import (MAX_FILES, MAX_JSON_DEPTH, MAX_NOTEBOOK_BYTES, MAX_TOTAL_BYTES, intake, json_depth,
-                               parse_notebook, read_notebook)
+from autograder.intake import (
+    MAX_FILES,
+    MAX_JSON_DEPTH,
+    MAX_NOTEBOOK_BYTES,
+    MAX_TOTAL_BYTES,
+    intake,
+    json_depth,
+    parse_notebook,
+    read_notebook,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_DIR = REPO / "tests" / "fixtures" / "assignments" / "tiny_functions"
@@ -322,8 +330,9 @@ def test_hostile_folders_in_a_real_batch(tmp_path):
     """``python -m autograder grade`` on hostile folders beside an honest one: the batch
     finishes, files left out are named, the honest notebook gets full marks, the linked
     notebook gets nothing and no hidden test, and a huge <script> message is cut and escaped."""
-    from autograder import samples as samples_module
     from test_autograder import FIXTURE_ASSIGNMENTS, FIXTURES, questions_by_student, read_csv, run_cli
+
+    from autograder import samples as samples_module
 
     samples = tmp_path / "samples"
     shutil.copytree(FIXTURES / "samples" / NB, samples / NB)

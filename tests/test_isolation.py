@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import socket
 import subprocess
 import sys
@@ -27,8 +26,10 @@ from autograder import sandbox
 from autograder.course import install_kernel
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox.bwrap_works(), reason="bubblewrap does not work here")),
-         pytest.param("unshare", marks=pytest.mark.skipif(not sandbox.unshare_works(), reason="unshare does not work here"))]
+MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox.bwrap_works(),
+                                                        reason="bubblewrap does not work here")),
+         pytest.param("unshare", marks=pytest.mark.skipif(not sandbox.unshare_works(),
+                                                          reason="unshare does not work here"))]
 OUTSIDE_PID_NS = os.readlink("/proc/self/ns/pid") if os.path.exists("/proc/self/ns/pid") else ""
 # every hostile payload starts with this: not in a PID namespace of its own -> stop, do nothing
 GUARD = f"""
@@ -163,7 +164,8 @@ def test_no_network(mode, place):
     server.setblocking(False)
     port = server.getsockname()[1]
     try:
-        result = sandboxed(mode, f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
+        result = sandboxed(mode, "import socket\ntry:\n"
+                                 f"    socket.create_connection(('127.0.0.1', {port}), timeout=3)\n"
                                  "    print('connected')\nexcept OSError as e:\n    print('failed', e)", work,
                            connection_file)
         assert result.stdout.startswith("failed"), result.stdout + result.stderr

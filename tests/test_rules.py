@@ -272,7 +272,8 @@ for name, message in FORBIDDEN.items():
 
 for name in ALLOWED:
     module, attr = name.rsplit(".", 1)
-    attempt(f"{name} import", lambda module=module, attr=attr: getattr(importlib.import_module(module), attr), False, "")
+    attempt(f"{name} import", lambda module=module, attr=attr: getattr(importlib.import_module(module), attr),
+            False, "")
 print(json.dumps(results))
 '''
 

@@ -16,10 +16,31 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback import (MAX_FEEDBACK_BYTES, MAX_MESSAGE, MAX_OUTPUT_BYTES, LimitFeedbackPage,
-                                 ReduceTracebacks, cut, error_message, name_questions, notice_html)
-from autograder.grading import (MESSAGE_LENGTH, Batch, GradedCell, Options, Question, StudentResult, one_line,
-                                publish_feedback, question, read_assignment, spreadsheet_text, write_csvs)
+from autograder.feedback import (
+    MAX_FEEDBACK_BYTES,
+    MAX_MESSAGE,
+    MAX_OUTPUT_BYTES,
+    LimitFeedbackPage,
+    ReduceTracebacks,
+    cut,
+    error_message,
+    name_questions,
+    notice_html,
+)
+from autograder.grading import (
+    MESSAGE_LENGTH,
+    Batch,
+    GradedCell,
+    Options,
+    Question,
+    StudentResult,
+    one_line,
+    publish_feedback,
+    question,
+    read_assignment,
+    spreadsheet_text,
+    write_csvs,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE_DIR = REPO / "tests" / "fixtures" / "assignments" / "tiny_functions"

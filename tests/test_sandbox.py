@@ -136,7 +136,8 @@ def test_student_code_cannot_see_sources_network_or_the_grader(kernel_env):
         nbformat.v4.new_code_cell(f"open({str(SECRET)!r}).read()"),
         nbformat.v4.new_code_cell("import os; print(sorted(os.listdir('..')))"),
         nbformat.v4.new_code_cell("import socket; socket.create_connection(('pypi.org', 443), timeout=3)"),
-        nbformat.v4.new_code_cell("import os; print(os.getuid(), os.getppid(), len([p for p in os.listdir('/proc') if p.isdigit()]))"),
+        nbformat.v4.new_code_cell("import os; print(os.getuid(), os.getppid(), "
+                                  "len([p for p in os.listdir('/proc') if p.isdigit()]))"),
         nbformat.v4.new_code_cell("import cnnlib.checks, numpy; print('imports ok')"),
     ], kernel_env)
     assert errors(nb.cells[0])[0].startswith("PermissionError")
@@ -207,7 +208,8 @@ def test_output_flood_stops_the_cell(kernel_env):
         nbformat.v4.new_code_cell("for i in range(10**6):\n    print('x' * 1000)\nANSWER = 42"),
         graded("assert ANSWER == 42", "test_answer"),
     ], kernel_env, cell_output_limit=50_000)
-    assert errors(nb.cells[0]) == ["OutputLimitError: the cell was stopped: a cell may print at most 48.8 KiB (output limit)"]
+    assert errors(nb.cells[0]) == [
+        "OutputLimitError: the cell was stopped: a cell may print at most 48.8 KiB (output limit)"]
     assert len(text(nb.cells[0])) <= 50_000
     assert errors(nb.cells[1])[0].startswith("NameError")
 

@@ -502,7 +502,7 @@ def test_small_models_learn_a_toy_problem(make):
         x[i, 0, r * 4 + 1:r * 4 + 3, q * 4 + 1:q * 4 + 3] += 1
     model = make(num_classes=4, channels=(4, 8), dtype=np.float32)
     optimizer = Adam(model.parameters(), lr=3e-2)
-    for step in range(40):
+    for _ in range(40):
         idx = rng.choice(128, 32, replace=False)
         train_step(model, optimizer, x[idx], y[idx])
     _, accuracy = evaluate(model, x, y)            # evaluation mode: running statistics, no dropout

@@ -138,7 +138,7 @@ def test_widgets_package_loads_submodules_on_demand():
 
     assert widgets.backprop is backprop
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        widgets.nope
+        _ = widgets.nope
     with pytest.raises(ValueError, match="2-D array"):
         _controls.array_html([1, 2, 3])
     table = _controls.array_html([[1.0, -2.5]], highlight=[[False, True]], caption="k")

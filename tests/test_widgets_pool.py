@@ -122,7 +122,8 @@ def test_fc_vs_conv_for_a_200x200_image():
 def test_parameter_formulas_against_real_modules():
     for cin, cout, k in [(1, 6, 5), (6, 16, 5), (3, 8, 3)]:
         assert arch.conv_parameters(cin, cout, k) == nn.count_parameters(nn.Conv2d(cin, cout, k))
-        assert arch.conv_parameters(cin, cout, k, bias=False) == nn.count_parameters(nn.Conv2d(cin, cout, k, bias=False))
+        without_bias = nn.Conv2d(cin, cout, k, bias=False)
+        assert arch.conv_parameters(cin, cout, k, bias=False) == nn.count_parameters(without_bias)
     assert arch.linear_parameters(400, 120) == nn.count_parameters(nn.Linear(400, 120)) == 48_120
     # S2 -> C3 fully connected: 16 x 6 x 5 x 5 weights
     assert arch.conv_parameters(6, 16, 5, bias=False) == 2_400

@@ -23,7 +23,6 @@ from cnnlib.optim import SGD  # noqa: E402
 from cnnlib.widgets import architectures as ar  # noqa: E402
 from cnnlib.widgets import toolkit as tk  # noqa: E402
 
-
 # == "Training toolkit": initialisation =============================================
 
 def test_init_std_by_hand():

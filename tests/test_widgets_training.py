@@ -119,7 +119,8 @@ def test_optimizer_comparison_widget_trains_on_the_button_with_the_chosen_settin
     np.testing.assert_allclose(results["SGD"][0].batch_loss, ref.batch_loss, rtol=1e-12)   # lr 0.05 * 0.5
     summary = w.outputs["summary"].value
     assert "SGD (lr 0.025)" in summary and f"validation accuracy {ref.val_accuracy[-1]:.3f}" in summary
-    assert w.outputs["figure"].value.startswith("<img") and w.live.calls == 3 * 4   # 3 steps/epoch: calls at steps 2, 3 (epoch), 4, 6 (epoch)
+    # 3 steps/epoch: calls at steps 2, 3 (epoch), 4, 6 (epoch)
+    assert w.outputs["figure"].value.startswith("<img") and w.live.calls == 3 * 4
     first_picture = w.outputs["figure"].value
     w.controls["lr_scale"].value = 2.0
     w.run()

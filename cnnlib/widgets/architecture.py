@@ -191,7 +191,8 @@ def shape_table(layers, input_shape):
                 shape = (c, pool_output_size(h, layer["kernel"], layer["stride"]),
                          pool_output_size(w, layer["kernel"], layer["stride"]))
         except ValueError as err:
-            raise ValueError(f"{where} does not fit its input {tuple(rows[-1]['output_shape']) if rows else tuple(input_shape)}: {err}") from None
+            fed = tuple(rows[-1]["output_shape"]) if rows else tuple(input_shape)
+            raise ValueError(f"{where} does not fit its input {fed}: {err}") from None
         if kind == "flatten":
             n = 1
             for s in shape:

@@ -442,7 +442,7 @@ def dense_block(in_channels, growth, layers, kernel=3):
         per layer, ``out_channels`` = ``in_channels + layers * growth``,
         ``connections`` = ``layers (layers + 1) / 2`` direct links.
     """
-    inputs = [in_channels + (l - 1) * growth for l in range(1, layers + 1)]
+    inputs = [in_channels + (k - 1) * growth for k in range(1, layers + 1)]
     return {"inputs": inputs, "params": [kernel * kernel * c * growth for c in inputs],
             "out_channels": in_channels + layers * growth, "connections": layers * (layers + 1) // 2}
 

@@ -13,8 +13,16 @@ import re
 import numpy as np
 
 from ..conv import _pad_image, conv_output_size, convolve2d, correlate2d
-from ._controls import (array_html, dropdown, figure_html, html_area, int_slider, on_change,
-                        require_ipywidgets, widget_root)
+from ._controls import (
+    array_html,
+    dropdown,
+    figure_html,
+    html_area,
+    int_slider,
+    on_change,
+    require_ipywidgets,
+    widget_root,
+)
 
 __all__ = [
     "bar_image",
@@ -52,7 +60,7 @@ def bar_image(size=10, left=3, width=4):
     return image
 
 
-@functools.lru_cache(maxsize=None)  # loading the 5,000 digits takes a second; callers get copies
+@functools.cache  # loading the 5,000 digits takes a second; callers get copies
 def _digit():
     from ..data import load_mnist
 
@@ -60,7 +68,7 @@ def _digit():
     return images[np.flatnonzero(labels == 3)[0]] / 255.0  # a 3: curved strokes in every direction
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _photograph():
     from skimage import data
 

@@ -362,7 +362,8 @@ def fit_hidden_units(x, target, n_hidden, kind="ReLU"):
     x = np.asarray(x, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
     if x.shape != target.shape or x.ndim != 1:
-        raise ValueError(f"fit_hidden_units: x and target must be 1-D of the same length, got {x.shape}, {target.shape}")
+        raise ValueError("fit_hidden_units: x and target must be 1-D of the same length, "
+                         f"got {x.shape}, {target.shape}")
     features = hidden_features(x, n_hidden, kind, lo=float(x.min()), hi=float(x.max()))
     v = np.linalg.lstsq(features, target, rcond=None)[0]
     prediction = features @ v

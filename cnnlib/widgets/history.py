@@ -484,7 +484,8 @@ def draw_ventral_stream(ax=None):
 
     if ax is None:
         _, ax = plt.subplots(figsize=(12, 2.6))
-    cnn = ["input", "(normalisation)", "conv 1 + ReLU\n+ pooling", "conv 2", "conv 3-4", "conv 5", "fully connected\n→ class"]
+    cnn = ["input", "(normalisation)", "conv 1 + ReLU\n+ pooling", "conv 2", "conv 3-4", "conv 5",
+           "fully connected\n→ class"]
     n = len(VENTRAL_STREAM)
     for k, ((area, role), layer) in enumerate(zip(VENTRAL_STREAM, cnn)):
         x = k * 1.6

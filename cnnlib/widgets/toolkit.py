@@ -566,7 +566,7 @@ def optimizer_path_explorer(lr=0.05, steps=40):
         fig.tight_layout()
         figure.value = C.figure_html(fig)
         text.value = (f"loss after {n_steps.value} steps at lr = {rate.value:.2f}: " + "; ".join(rows)
-                      + f". Plain SGD diverges along w1 once lr > 2/20 = 0.1.")
+                      + ". Plain SGD diverges along w1 once lr > 2/20 = 0.1.")
 
     C.on_change([rate, n_steps], redraw)
     redraw()

@@ -60,7 +60,8 @@ VARIANTS = {
         "description": "returns the angle in radians",
         "cells": {"image_gradients": _patched(
             "image_gradients", ("np.rad2deg(np.arctan2(g_r, g_c)) % 180", "np.arctan2(g_r, g_c) % np.pi"))},
-        "expected": _expected(test_image_gradients=0, test_digit_features=0),  # digit_features runs the student's own hog_features
+        # digit_features runs the student's own hog_features
+        "expected": _expected(test_image_gradients=0, test_digit_features=0),
         "feedback": {"test_image_gradients": "radians instead of degrees"},
     },
     "gradient_halved": {
@@ -100,7 +101,8 @@ VARIANTS = {
     "cell_sum": {
         "description": "each cell holds the sum of the votes, not the mean",
         "cells": {"cell_histograms": _patched(
-            "cell_histograms", ("hist[a, b] = votes[:orientations] / (c_r * c_c)", "hist[a, b] = votes[:orientations]"))},
+            "cell_histograms",
+            ("hist[a, b] = votes[:orientations] / (c_r * c_c)", "hist[a, b] = votes[:orientations]"))},
         "expected": _expected(test_cell_histograms=0),
         "feedback": {"test_cell_histograms": "divide by the number of pixels"},
     },
@@ -207,14 +209,16 @@ VARIANTS = {
         "description": "a syntax error in the cell_histograms answer: its test and the tests that use it are lost",
         "cells": {"cell_histograms": _patched(
             "cell_histograms", ("for a in range(n_r):", "for a in range(n_r)"))},
-        "expected": _expected(test_cell_histograms=0, test_digit_features=0),  # digit_features runs the student's own hog_features
+        # digit_features runs the student's own hog_features
+        "expected": _expected(test_cell_histograms=0, test_digit_features=0),
         "feedback": {"test_cell_histograms": "no function named cell_histograms"},
     },
     "exception": {
         "description": "normalize_blocks raises an exception",
         "cells": {"normalize_blocks": _patched(
             "normalize_blocks", ("    eps = 1e-5\n", "    eps = 1e-5\n    raise ValueError('not finished yet')\n"))},
-        "expected": _expected(test_normalize_blocks=0, test_digit_features=0),  # digit_features runs the student's own hog_features
+        # digit_features runs the student's own hog_features
+        "expected": _expected(test_normalize_blocks=0, test_digit_features=0),
         "feedback": {"test_normalize_blocks": "not finished yet"},
     },
     "missing_function": {
@@ -223,7 +227,8 @@ VARIANTS = {
             "image = np.zeros((5, 5))\n"
             "g_r = np.zeros_like(image)\n"
             "g_r[1:-1, :] = image[2:, :] - image[:-2, :]\n")},
-        "expected": _expected(test_image_gradients=0, test_digit_features=0),  # digit_features runs the student's own hog_features
+        # digit_features runs the student's own hog_features
+        "expected": _expected(test_image_gradients=0, test_digit_features=0),
         "feedback": {"test_image_gradients": "no function named image_gradients"},
     },
     "infinite_loop": {
@@ -232,6 +237,7 @@ VARIANTS = {
             "def normalize_blocks(hist, cells_per_block=(3, 3), method=\"L2-Hys\"):\n"
             "    while True:\n"
             "        pass\n")},
-        "expected": _expected(test_normalize_blocks=0, test_digit_features=0),  # digit_features runs the student's own hog_features
+        # digit_features runs the student's own hog_features
+        "expected": _expected(test_normalize_blocks=0, test_digit_features=0),
     },
 }
