@@ -52,8 +52,17 @@ RUN apt-get update \\
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap util-linux \\
     && rm -rf /var/lib/apt/lists/*
 COPY serverFilesCourse/{server}/{course} /opt/cnnlib-course
-# the grader runs the package from serverFilesCourse (PYTHONPATH); this installs what it imports
-RUN python3 -m pip install --no-cache-dir "/opt/cnnlib-course[course]" && rm -rf /opt/cnnlib-course
+# the grader runs the package from serverFilesCourse (PYTHONPATH): the image keeps only what it imports,
+# not a second cnnlib that student code could import around the exercise rules' cnnlib
+RUN python3 -m pip install --no-cache-dir "/opt/cnnlib-course[course]" \\
+    && python3 -m pip uninstall -y cnnlib-course && rm -rf /opt/cnnlib-course
+{extra}"""
+
+# grading containers have no network: the public MNIST test set goes into the image
+MNIST_TEST = """\
+ENV CNNLIB_CACHE_DIR=/opt/cnnlib-cache
+COPY serverFilesCourse/{server}/{course}/cnnlib /opt/mnist/cnnlib
+RUN cd /opt/mnist && python3 -c "from cnnlib.data import load_mnist; load_mnist('test')" && rm -rf /opt/mnist
 """
 
 DOCKERIGNORE = """\
@@ -109,7 +118,8 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, 
         course=f'$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)/{COURSE_FOLDER}',
         fallback='"gradable": false, "message": '))
     script.chmod(0o755)
-    (out / "Dockerfile").write_text(DOCKERFILE.format(**values))
+    extra = MNIST_TEST.format(**values) if assignment == "lenet_training" else ""
+    (out / "Dockerfile").write_text(DOCKERFILE.format(extra=extra, **values))
     (out / ".dockerignore").write_text(DOCKERIGNORE.format(**values))
     auto, manual = platforms.max_points(assignment, assignments_dir)
     question = out / "question"

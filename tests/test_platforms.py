@@ -97,7 +97,9 @@ def test_prairielearn_export_keeps_sources_out_of_the_image(tmp_path):
     assert options["entrypoint"] == f"/grade/serverFilesCourse/cnnlib_course/grade_{ASSIGNMENT}.sh"
     assert options["timeout"] > 600  # the notebook's own limit fits in it
     assert "serverFilesCourse/cnnlib_course/course/assignments" in (out / ".dockerignore").read_text().splitlines()
-    assert "COPY serverFilesCourse/cnnlib_course/course " in (out / "Dockerfile").read_text()
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "COPY serverFilesCourse/cnnlib_course/course " in dockerfile
+    assert "pip uninstall -y cnnlib-course" in dockerfile  # one cnnlib only: the rules' overlay covers it
     assert f'file-names="{NOTEBOOK}"' in (out / "question" / "question.html").read_text()
 
 
