@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import mnist_test_dir
 from nbformat.v4 import new_code_cell, new_output
 
-from conftest import mnist_test_dir
 from course_tools.notebooks import SETUP, render
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,7 +159,8 @@ def test_variants_list_every_test_cell(assignment):
     nb = notebook(assignment)
     points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in grade_test_cells(nb)}
     answers = {nbgrader_meta(c)["grade_id"] for c in answer_cells(nb)}
-    variants = load_module(REPO / "autograder" / "samples" / assignment / "variants.py", f"variants_{assignment}").VARIANTS
+    variants_file = REPO / "autograder" / "samples" / assignment / "variants.py"
+    variants = load_module(variants_file, f"variants_{assignment}").VARIANTS
     assert REQUIRED_VARIANTS <= set(variants)
     assert variants["reference"]["expected"] == points
     assert all(v == 0 for v in variants["untouched"]["expected"].values())

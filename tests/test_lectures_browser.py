@@ -15,7 +15,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from jupyterlab_browser import (
     JupyterLabServer,
     find_chromium,

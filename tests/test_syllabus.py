@@ -8,7 +8,7 @@ notebook. A row marked "not covered" must give its reason.
 """
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def row_id(row):
     return f"{row['number']:02d}-{row['lecture']}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def lecture_text(lecture):
     """(headings, code) of a lecture: from its notebook, or from its builder while it is being written."""
     notebook = REPO / "lectures" / f"{lecture}.ipynb"
@@ -60,7 +60,7 @@ def lecture_text(lecture):
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def graded_ids(assignment):
     path = REPO / "assignments" / assignment / f"{assignment}.ipynb"
     if not path.exists():

@@ -12,8 +12,17 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import (answer, free_code, instructions, main, notebook, setup_cell, tests,
-                                    with_rule_check, written)
+from course_tools.notebooks import (
+    answer,
+    free_code,
+    instructions,
+    main,
+    notebook,
+    setup_cell,
+    tests,
+    with_rule_check,
+    written,
+)
 
 # --------------------------------------------------------------------------
 # Exercise rules: what each answer must not use. One constant per answer writes the cell's

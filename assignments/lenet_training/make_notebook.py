@@ -31,8 +31,18 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import (answer, free_code, instructions, locked_code, main, notebook,
-                                    setup_cell, tests, with_rule_check, written)
+from course_tools.notebooks import (
+    answer,
+    free_code,
+    instructions,
+    locked_code,
+    main,
+    notebook,
+    setup_cell,
+    tests,
+    with_rule_check,
+    written,
+)
 
 #: What the training cell does under nbgrader: (epochs, batch size, learning rate), on all
 #: 4,500 training digits. Measured: about 1.5-3.5 s on a busy 2-core machine, 93-94% test accuracy.
