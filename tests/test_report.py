@@ -256,7 +256,7 @@ def test_report_lists_limits_slowest_and_isolation(graded):
             if row.startswith(' class="limit"')}
     assert set(rows) == {"infinite_loop", "broken_notebook"}
     assert 'data-limit="cell time limit"' in rows["infinite_loop"]
-    assert "<code>test_conv_output_shape</code></td>" in rows["infinite_loop"]
+    assert ">test_conv_output_shape</code></td>" in rows["infinite_loop"]
     assert "CellTimeoutError: cell exceeded the 10 s time limit" in rows["infinite_loop"]
     assert 'data-limit="submission refused at intake"' in rows["broken_notebook"]
     assert "all 14 questions" in rows["broken_notebook"] and "not valid JSON" in rows["broken_notebook"]
