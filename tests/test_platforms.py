@@ -242,6 +242,38 @@ def test_gradescope_shows_visible_failures_now_and_hidden_ones_after_publication
     assert "was graded as parameter_counting.ipynb" in results["hidden_only"]["output"]
 
 
+SNOOPER = '''import os
+
+
+def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=0):
+    seen = [path for path in {paths!r} if os.path.exists(path)]
+    try:
+        with open({results!r}, "w") as results:
+            results.write('{{"score": 100, "tests": []}}')
+        written = True
+    except OSError:
+        written = False
+    raise ValueError(f"seen={{seen}} written={{written}}")
+'''
+
+
+@pytest.mark.slow
+def test_gradescope_student_code_sees_neither_sources_nor_results(gradescope_zip, tmp_path):
+    """A submission that looks for the zip's sources and writes its own results.json, run by run_autograder."""
+    root = tmp_path
+    source = root / "source" / "course" / "assignments" / ASSIGNMENT / NOTEBOOK
+    nb = nbformat.read(SAMPLES_DIR / ASSIGNMENT / "reference" / NOTEBOOK, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "conv_output_shape")
+    cell.source = SNOOPER.format(paths=[str(source), str(root / "submission"), str(root / "results")],
+                                 results=str(root / "results" / "results.json"))
+    nbformat.write(nb, tmp_path / NOTEBOOK)
+    result = run_gradescope(gradescope_root(gradescope_zip, root, {NOTEBOOK: tmp_path / NOTEBOOK}))
+    check_gradescope_format(result)
+    test = {t["name"]: t for t in result["tests"]}["test_conv_output_shape"]
+    assert test["score"] == 0 and "seen=[] written=False" in test["output"], test["output"]
+    assert result["score"] == 15  # the other answers are the reference's
+
+
 @pytest.mark.slow
 def test_gradescope_without_a_notebook_scores_zero_and_says_why(gradescope_zip, tmp_path):
     root = gradescope_root(gradescope_zip, tmp_path, {"answers.txt": Path(__file__)})
