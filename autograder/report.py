@@ -257,7 +257,7 @@ def seconds_figure(summary: Summary) -> str:
     figure = Figure(figsize=(7.5, 2.6))
     ax = figure.add_subplot()
     seconds = [s.get("seconds", 0.0) for s in summary.students]
-    ax.hist(seconds, bins=min(30, max(len(seconds), 1)), color="#8172b2")
+    ax.hist(seconds, bins=min(30, max(len(seconds), 1)), color="#8172b2", edgecolor="white")  # bars apart
     ax.set_xlabel("seconds to grade one submission")
     ax.set_ylabel("students")
     ax.yaxis.get_major_locator().set_params(integer=True)
