@@ -234,11 +234,9 @@ def pool_input(x, size, stride, func):
     if x.ndim != 4:
         raise ValueError(f"{func}: x must be 4-D (N, C, H, W), got x.shape={x.shape}")
     kh, kw = pair(size, "size", func)
-    sh, sw = (kh, kw) if stride is None else pair(stride, "stride", func)
     if kh < 1 or kw < 1:
         raise ValueError(f"{func}: window size must be >= 1, got size={size!r}")
-    if sh < 1 or sw < 1:
-        raise ValueError(f"{func}: stride must be >= 1, got stride={stride!r}")
+    sh, sw = (kh, kw) if stride is None else pair(stride, "stride", func, minimum=1)
     h, w = x.shape[2:]
     if kh > h or kw > w:
         raise ValueError(

@@ -99,11 +99,10 @@ def forward(layout, x, w, b, stride, pad, out_size):
 
 def backward(layout, dout, kept, w, x_shape, stride, pad, has_bias, need_dx):
     """``(dx, dw, db)`` from what :func:`forward` kept; ``dx`` is None unless ``need_dx``."""
-    n, c, h, wd = x_shape
     f, _, kh, kw = w.shape
     _, _, oh, ow = dout.shape
     if layout == "rows":
-        dw, db = _row_windows_dw(dout, kept, w, wd, pad[1], has_bias)
+        dw, db = _row_windows_dw(dout, kept, w, x_shape[3], pad[1], has_bias)
         batch_last = ow < _BATCH_LAST_DX_WIDTH
         if not need_dx:
             return None, dw, db
