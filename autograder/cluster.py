@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -229,11 +230,13 @@ def template(package: dict, options: Options) -> Assignment:
 
 def options_data(options: Options) -> dict:
     """The limits of a run as plain data (the log function stays on each side)."""
-    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options) if f.name != "log"}
+    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)
+            if isinstance(getattr(options, f.name), (bool, int, float, str))}
 
 
+@functools.lru_cache(maxsize=1)
 def worker_isolation() -> dict:
-    """What student code gets on this worker (run by the client on every worker)."""
+    """What student code gets on this worker (run by the client on every worker; probed once)."""
     from importlib.metadata import version
 
     import cnnlib
@@ -243,7 +246,18 @@ def worker_isolation() -> dict:
     except SystemExit as error:  # a sandbox forced by AUTOGRADER_SANDBOX that does not work here
         chosen = f"broken: {error}"
     return {"host": platform.node(), "mode": chosen, "python": platform.python_version(),
-            "cnnlib": cnnlib.__version__, "nbgrader": version("nbgrader")}
+            "cnnlib": cnnlib.__version__, "nbgrader": version("nbgrader"), "code": code_hash()}
+
+
+def code_hash() -> str:
+    """sha256 of the grader's and cnnlib's Python files: equal on every machine of a run."""
+    import cnnlib
+
+    digest = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(cnnlib.__file__).parent):
+        for path in sorted(package.rglob("*.py")):
+            digest.update(path.relative_to(package.parent).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def hold(package: dict) -> dict:
@@ -306,6 +320,11 @@ def check_workers(client, unsafe_no_sandbox: bool) -> dict[str, dict]:
         listed = ", ".join(f"{workers[a]['host']} ({a}): {m}" for a, m in refused.items())
         raise GradingError(f"refusing to run student code on workers without a sandbox: {listed}. On each, "
                            f"{sandbox.INSTALL_HINT}; to run it anyway (only code you trust), add --unsafe-no-sandbox.")
+    mine = code_hash()
+    for address, info in sorted(workers.items()):
+        if info["code"] != mine:
+            print(f"WARNING: worker {address} on {info['host']} runs other grader code than this machine "
+                  f"({info['code']}, here {mine}): check out the same commit there, or its grades may differ")
     return workers
 
 
@@ -329,7 +348,7 @@ def choose_isolation(args) -> str | None:
     args.sandbox_mode = weakest_mode(workers)
     for address, info in sorted(workers.items()):
         print(f"worker {address} on {info['host']}: isolation {info['mode']}, Python {info['python']}, "
-              f"cnnlib {info['cnnlib']}, nbgrader {info['nbgrader']}")
+              f"cnnlib {info['cnnlib']}, nbgrader {info['nbgrader']}, grader code {info['code']}")
     return args.sandbox_mode
 
 
@@ -384,17 +403,20 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path, options
         run = uuid.uuid4().hex[:8]
         limits = options_data(options)
         jobs = {}
-        for student_dir in students(submissions):
-            key = f"autograder-{assignment}-{run}-{shown(student_dir.name)}"
+        for index, student_dir in enumerate(students(submissions)):
+            key = f"autograder-{assignment}-{run}-{index}-{shown(student_dir.name)}"  # unique if names print alike
             job = client.submit(grade_task, held, pack_submission(student_dir, notebooks), limits,
                                 unsafe_no_sandbox, key=key, retries=RETRIES)
             jobs[job] = student_dir.name
         start = time.monotonic()
-        with tqdm(total=len(jobs), unit="submission", desc=f"{assignment} on {scheduler}", smoothing=0) as bar:
-            for job in as_completed(jobs):
+        with tqdm(total=len(jobs), unit="submission", desc=f"{assignment} on {scheduler}", smoothing=0,
+                  disable=not getattr(options, "progress", True)) as bar:
+            for done, job in enumerate(as_completed(jobs), 1):
                 student = jobs[job]
                 try:
                     data = job.result()
+                    if data["student_id"] != student:
+                        raise GradingError(f"a worker returned the results of {data['student_id']!r}")
                     write_result_files(out, student, data["files"], data["folders"])
                     result = rebuild(data, out)
                     for line in data["log"]:
@@ -405,7 +427,7 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path, options
                     bar.write(f"ERROR: {student} could not be graded on the cluster: {type(error).__name__}: {error}")
                 batch.results.append(result)
                 bar.update()
-                bar.write(f"[{bar.n}/{len(jobs)}] {assignment} {student}: {result.score:g}/{result.max_score:g} "
+                bar.write(f"[{done}/{len(jobs)}] {assignment} {student}: {result.score:g}/{result.max_score:g} "
                           f"({result.seconds:.0f} s on {where})")
                 job.release()
         options.log(f"the cluster graded {len(jobs)} submission(s) in {time.monotonic() - start:.0f} s")
