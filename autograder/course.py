@@ -11,10 +11,12 @@ A course folder (default ``./course``) looks like this::
       .jupyter/               private Jupyter/IPython settings and the logs of release's nbgrader runs
 
 so plain ``cd course && nbgrader generate_assignment|autograde|generate_feedback|export``
-work in it. Every nbgrader command runs as a subprocess in its own process
-group, with a wall-time limit, and with an environment that makes the kernel
-named ``python3`` this interpreter (with numpy and cnnlib), whatever other
-kernels the user has installed.
+work in it. An nbgrader command (``run_nbgrader``: release, validate) runs as a
+subprocess in its own process group, with a wall-time limit; grading runs
+nbgrader's converters in its workers (:mod:`autograder.worker`). Both use an
+environment (``grading_environment``) that makes the kernel named ``python3``
+this interpreter (with numpy and cnnlib), whatever other kernels the user has
+installed.
 """
 
 from __future__ import annotations

@@ -16,19 +16,25 @@ writes::
 The pipeline, top to bottom:
 
 1. ``read_assignment``   the graded cells of the source notebooks (order, points, manual or not);
-2. ``make_template``     a private course where ``nbgrader generate_assignment`` records the
+2. ``make_template``     a private course where nbgrader's ``generate_assignment`` records the
                          assignment in a gradebook, once per assignment;
-3. ``grade_submission``  for every student, in a thread pool:
+3. ``grade_submission``  for every student, in one of ``--workers`` grading workers
+                         (:mod:`autograder.worker`: long-lived processes that import nbgrader once
+                         and run its converters through its Python API):
    a. ``make_private_course``  config (with this run's limits), ``source/<id>``, a copy of the
                                 template gradebook: no student sees another's files or grades;
    b. ``intake``               the submission goes to ``submitted/<student>/<id>/``; a notebook
                                 that is missing or unreadable is left out, with the reason;
-   c. ``nbgrader autograde``    in its own process group, killed after the wall-time limit;
-   d. ``nbgrader generate_feedback``  with the course's feedback pipeline (no hidden tests);
+   c. ``autograde``            nbgrader's Autograde (``GuardedExecute``: a sandboxed student kernel
+                                and a trusted checker kernel per notebook, each notebook stopped at
+                                its limit); the time its cells ran comes back as data;
+   d. ``generate_feedback``    with the course's feedback pipeline (no hidden tests);
    e. ``read_scores``          per-cell scores from the private gradebook (nbgrader's API);
    f. ``read_messages``        each failed test's ``ename: evalue`` from the autograded notebook;
    g. ``publish_feedback``     the HTML, checked once more for hidden-test lines;
-4. ``write_csvs``.
+   a worker that runs past the wall-time backstop (``backstop``) or dies is killed with
+   every process of that submission and replaced; that student's rows say why;
+4. ``write_csvs`` and ``write_results``; a progress bar on stderr meanwhile.
 
 Whatever one submission does (invalid JSON, a deleted cell, a crash, an
 endless loop) ends in that student's rows; the batch goes on.
@@ -42,30 +48,32 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import nbformat
+from tqdm import tqdm
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
 
-from autograder import rules
-from autograder.course import Course, copy_assignment, notebook_names, run_nbgrader, write_config
-from autograder.execute import CODE_SECONDS
+from autograder import execute, rules, worker
+from autograder.course import Course, copy_assignment, notebook_names, write_config
 from autograder.feedback import (MAX_FEEDBACK_BYTES, MAX_MESSAGE, cut, error_message, find_leaks, name_questions,
                                  notebook_lines, notice_html, secret_lines)
 from autograder.intake import cell_remarks, intake, read_notebook, sanitize_ids  # noqa: F401 (part of this module's API)
 from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
 from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
 from autograder.release import last_error
+from autograder.worker import nbgrader_step
 
-STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before nbgrader itself is killed
+STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before a grading worker is killed
 CPU_MARGIN = 120  # s of CPU time a kernel process gets beyond the notebook's wall-time limit
 MESSAGE_LENGTH = 2000  # characters of one test's message in questions.csv (readable in a spreadsheet cell)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP's CSV-injection rule: a spreadsheet evaluates these
@@ -101,6 +109,7 @@ class Options:
     disk_limit: int = DISK_LIMIT  # bytes a kernel may write (0: no limit)
     process_limit: int = PROCESS_LIMIT  # processes and threads per kernel (0: no limit)
     sandbox: str = ""  # the kernels' AUTOGRADER_SANDBOX ("": the environment's, else auto)
+    progress: bool = True  # a progress bar on stderr while a batch is graded
     log: Callable[[str], None] = print
 
     @property
@@ -166,12 +175,13 @@ def read_assignment(source: Path) -> Assignment:
 
 
 def make_template(course: Course, assignment: str, workdir: Path, options: Options) -> Assignment:
-    """Record the assignment in a fresh gradebook, once, for every private course to copy."""
+    """Record the assignment in a fresh gradebook, once, for every private course to copy
+    (nbgrader's ``generate_assignment``, in a grading worker)."""
     info = read_assignment(course.source(assignment))
     root = workdir / f"template-{assignment}"
     make_private_course(root, course.source(assignment), None, options)
-    run = run_nbgrader(root, "generate_assignment", assignment, "--force",
-                       wall_time=options.notebook_timeout * len(info.notebooks))
+    run, _ = worker.call(nbgrader_step, root, "generate_assignment", assignment, root / "generate_assignment.log",
+                         wall_time=options.notebook_timeout * len(info.notebooks) + STARTUP_ALLOWANCE)
     if not run.ok:
         raise GradingError(f"nbgrader generate_assignment {assignment} failed: {last_error(run.log)}")
     info.gradebook = root / "gradebook.db"
@@ -227,7 +237,11 @@ class StudentResult:
 
 def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workdir: Path,
                      options: Options) -> StudentResult:
-    """Grade one student's submission in a private course under ``workdir``."""
+    """Grade one student's submission in a private course under ``workdir``.
+
+    Runs in a grading worker (:mod:`autograder.worker`): nbgrader's converters run in
+    this process; the notebooks' kernels are its children.
+    """
     start = time.monotonic()
     student = student_dir.name
     root = workdir / f"{assignment.name}-{student}"
@@ -238,28 +252,20 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
     logs.mkdir(parents=True, exist_ok=True)
 
     to_grade = [nb for nb in assignment.notebooks if nb not in problems]
+    code_seconds = 0.0
     if to_grade:
-        # each notebook stops itself at its limit (GuardedExecute); this is the backstop
-        wall_time = options.notebook_timeout * len(to_grade) + STARTUP_ALLOWANCE
-        run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
-                           log_file=logs / "autograde.log")
-        if not run.ok and not run.timed_out and not read_scores(root / "gradebook.db", assignment.name, student):
-            # nbgrader failed before it looked at the submission (its own start-up):
-            # not the student's doing, so it gets a second try
-            options.log(f"nbgrader autograde failed to start for {student}; trying again")
-            run = run_nbgrader(root, "autograde", assignment.name, wall_time=wall_time,
-                               log_file=logs / "autograde.log")
-        code_seconds = sum(float(line.rsplit(" ", 2)[-2]) for line in run.log.splitlines() if CODE_SECONDS in line)
+        execute.TIMINGS.clear()
+        run = nbgrader_step(root, "autograde", assignment.name, logs / "autograde.log")
+        code_seconds = sum(timing["code_seconds"] for timing in execute.TIMINGS)
         autograded = root / "autograded" / student / assignment.name
         for nb in to_grade:
             if not (autograded / f"{nb}.ipynb").exists():
-                problems[nb] = autograde_failure(run, wall_time)
+                problems[nb] = autograde_failure(run)
         if len(problems) < len(assignment.notebooks):
-            run_nbgrader(root, "generate_feedback", assignment.name, wall_time=options.notebook_timeout,
-                         log_file=logs / "generate_feedback.log")
+            nbgrader_step(root, "generate_feedback", assignment.name, logs / "generate_feedback.log")
 
     scores = read_scores(root / "gradebook.db", assignment.name, student)
-    result = StudentResult(student, code_seconds=code_seconds if to_grade else 0.0)
+    result = StudentResult(student, code_seconds=code_seconds)
     for nb in assignment.notebooks:
         tests, answers = ({}, {}) if nb in problems else read_messages(
             root / "autograded" / student / assignment.name / f"{nb}.ipynb")
@@ -273,28 +279,46 @@ def grade_submission(assignment: Assignment, student_dir: Path, out: Path, workd
             kept = out / "autograded" / student / f"{nb}.ipynb"
             kept.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(graded, kept)
+    shutil.rmtree(root, ignore_errors=True)  # a worker grades many submissions: its disk stays small
     result.seconds = time.monotonic() - start
     return result
 
 
 def grade_or_explain(assignment: Assignment, student_dir: Path, out: Path, workdir: Path,
                      options: Options) -> StudentResult:
-    """``grade_submission``, but a failure of the grader itself costs this student's rows
-    (zero points, the error as message), never the batch."""
+    """``grade_submission`` in a grading worker of this process (:mod:`autograder.worker`),
+    stopped by the wall-time backstop; a failure of the grader itself, or a worker that
+    overruns or dies, costs this student's rows (zero points, the reason as message),
+    never the batch."""
+    start = time.monotonic()
     try:
-        return grade_submission(assignment, student_dir, out, workdir, options)
-    except Exception as error:  # anything at all: the other students must still be graded
-        problem = f"the grader failed on this submission ({type(error).__name__}: {error}); please tell the instructor"
-        options.log(f"ERROR while grading {student_dir.name}:\n{traceback.format_exc()}")
-        result = StudentResult(student_dir.name)
-        result.questions = [question(student_dir.name, cell, 0.0, problem, [], {}, {}) for cell in assignment.cells]
+        result, lines = worker.call(grade_submission, assignment, student_dir, out, workdir, options=options,
+                                    wall_time=backstop(assignment, options))
+        for line in lines:
+            options.log(line)
         return result
+    except worker.WorkerLost as lost:
+        problem = str(lost)
+        options.log(f"ERROR while grading {student_dir.name}: {problem}")
+    except Exception as error:  # anything at all: the other students must still be graded
+        summary = (str(error).strip().splitlines() or [type(error).__name__])[-1]
+        problem = f"the grader failed on this submission ({summary}); please tell the instructor"
+        options.log(f"ERROR while grading {student_dir.name}:\n{error}")
+    result = StudentResult(student_dir.name, seconds=time.monotonic() - start)
+    result.questions = [question(student_dir.name, cell, 0.0, problem, [], {}, {}) for cell in assignment.cells]
+    return result
 
 
-def autograde_failure(run, wall_time: float) -> str:
+def backstop(assignment: Assignment, options: Options) -> float | None:
+    """Seconds after which a worker grading one submission is killed (None: no limit). Each
+    notebook stops itself at its limit (GuardedExecute); this catches what does not."""
+    if options.notebook_timeout <= 0:
+        return None
+    return options.notebook_timeout * (len(assignment.notebooks) + 1) + STARTUP_ALLOWANCE
+
+
+def autograde_failure(run) -> str:
     """Why nbgrader produced no autograded notebook."""
-    if run.timed_out:
-        return f"grading was stopped: the notebook ran longer than {wall_time:g} s in total"
     if "DeadKernelError" in run.log or "Kernel died" in run.log:
         return ("the Python kernel died while running the notebook (a crash, os._exit or too much "
                 "memory), so no test could be graded")
@@ -453,32 +477,50 @@ def grade(course: Course, assignment: str, submissions: Path, out: Path, options
 
 
 def grade_batches(course: Course, batches: list[Batch], options: Options) -> list[Batch]:
-    """Grade several assignments' submissions in one pool of ``options.workers`` threads."""
+    """Grade several assignments' submissions with ``options.workers`` grading workers
+    (:mod:`autograder.worker`), a progress bar on stderr (``options.progress``)."""
     for batch in batches:
         if not Path(batch.submissions).is_dir():
             raise GradingError(f"no submissions folder {batch.submissions}")
-    with tempfile.TemporaryDirectory(prefix="autograder-") as tmp, \
-            ThreadPoolExecutor(max_workers=max(1, options.workers)) as pool:
-        workdir = Path(tmp)
-        names = sorted({batch.assignment for batch in batches})
-        templates = dict(zip(names, pool.map(lambda a: make_template(course, a, workdir, options), names)))
-        jobs = {}
-        for batch in batches:
-            clear_results(batch.out)
-            for student_dir in students(batch.submissions):
-                job = pool.submit(grade_or_explain, templates[batch.assignment], student_dir, batch.out,
-                                  workdir, options)
-                jobs[job] = batch
-        for done, job in enumerate(as_completed(jobs), 1):
-            batch, result = jobs[job], job.result()
-            batch.results.append(result)
-            options.log(f"[{done}/{len(jobs)}] {batch.assignment} {result.student_id}: "
+    workers = max(1, options.workers)
+    worker.POOL.start(workers)  # they import nbgrader while the templates are made
+    try:
+        with tempfile.TemporaryDirectory(prefix="autograder-") as tmp, ThreadPoolExecutor(workers) as pool:
+            workdir = Path(tmp)
+            names = sorted({batch.assignment for batch in batches})
+            templates = dict(zip(names, pool.map(lambda a: make_template(course, a, workdir, options), names)))
+            todo = [(batch, student_dir) for batch in batches for student_dir in students(batch.submissions)]
+            for batch in batches:
+                clear_results(batch.out)
+            with progress_bar(len(todo), options) as (bar, log):
+                logged = replace(options, log=log)
+                jobs = {pool.submit(grade_or_explain, templates[batch.assignment], student_dir, batch.out,
+                                    workdir, logged): batch for batch, student_dir in todo}
+                for done, job in enumerate(as_completed(jobs), 1):
+                    batch, result = jobs[job], job.result()
+                    batch.results.append(result)
+                    bar.update(1)
+                    log(f"[{done}/{len(jobs)}] {batch.assignment} {result.student_id}: "
                         f"{result.score:g}/{result.max_score:g} ({result.seconds:.0f} s)")
+    finally:
+        worker.POOL.close()
     for batch in batches:
         batch.results.sort(key=lambda r: r.student_id)
         write_csvs(batch)
         write_results(batch)
     return batches
+
+
+@contextmanager
+def progress_bar(total: int, options: Options):
+    """(tqdm bar on stderr: count, rate, time left; the log function that prints above it)."""
+    bar = tqdm(total=total, unit="submission", file=sys.stderr, disable=not options.progress,
+               dynamic_ncols=True, smoothing=0.1)
+    printing = options.log is print and options.progress
+    try:
+        yield bar, (lambda line: tqdm.write(line, file=sys.stdout)) if printing else options.log
+    finally:
+        bar.close()
 
 
 def clear_results(out: Path) -> None:

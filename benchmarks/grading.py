@@ -1,17 +1,32 @@
-"""Grading speed: every sample submission, graded with 1 worker and with 2.
+"""Grading speed: plain nbgrader next to ``grade --workers 1`` and ``--workers 2``.
 
-    python benchmarks/grading.py [ASSIGNMENT...] [--workers 1 2] [--timeout 30]
+    python benchmarks/grading.py [ASSIGNMENT...] [--students 6] [--workers 1 2] [--timeout 30]
 
-Prints the wall time of each run, seconds per submission, the speed-up over
-the first worker count, and how much of one submission's time is spent in its
-notebook's cells (student code and tests) versus the grader's own overhead. Nothing is asserted: the numbers depend on the
-machine (nbgrader's start-up, about two Python processes per submission,
-dominates small notebooks). Everything is written to a temporary folder.
+All runs grade the same submissions (the first ``--students`` sample submissions
+of each assignment, default ``parameter_counting``; ``--students 0`` takes all)
+in one course folder, with the course's configuration (same kernel spec, same
+executor):
+
+- **plain nbgrader**: the submissions copied to ``course/submitted/``, then
+  ``nbgrader autograde ASSIGNMENT`` and ``nbgrader generate_feedback ASSIGNMENT``,
+  one process each, as an instructor runs them in the activated venv;
+- **grade --workers N**: ``grading.grade_batches`` as ``python -m autograder grade``
+  runs it (template gradebook, a private course per submission, worker processes,
+  CSVs and feedback pages), for each N of ``--workers``.
+
+Prints seconds per submission side by side, the ratio of each grader run to plain
+nbgrader and the speed-up of each worker count over the first, with the machine's
+load average (other jobs slow every figure). Nothing is asserted. Everything is
+written to a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,44 +34,95 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autograder import SAMPLES_DIR  # noqa: E402
+from autograder import REPO_DIR, SAMPLES_DIR  # noqa: E402
 from autograder.course import prepare_course  # noqa: E402
-from autograder.grading import Batch, Options, grade_batches  # noqa: E402
-from autograder.samples import assignments_with_variants, load_manifest  # noqa: E402
+from autograder.grading import Batch, Options, grade_batches, students  # noqa: E402
+
+
+def plain_environment() -> dict[str, str]:
+    """An instructor's shell in the activated venv: no grader variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "AUTOGRADER"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_DIR), os.environ.get("PYTHONPATH", "")])
+    # nbgrader runs the `alembic` executable by name (gradebook migrations)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return env
+
+
+def nbgrader(course: Path, *args: str) -> float:
+    """Seconds of ``nbgrader ARGS`` in the course folder (a failed submission is fine)."""
+    start = time.monotonic()
+    subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=plain_environment(),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=7200)
+    return time.monotonic() - start
+
+
+def load() -> str:
+    return "load %.1f" % os.getloadavg()[0]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its children that ended (nbgrader, workers, the kernels
+    they waited for): unlike wall time, barely changed by other jobs on the machine."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("assignment", nargs="*", help="default: every assignment with samples")
+    parser.add_argument("assignment", nargs="*", default=["parameter_counting"])
+    parser.add_argument("--students", type=int, default=6, help="sample submissions per assignment (0: all)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--timeout", type=int, default=30, help="seconds per cell")
     parser.add_argument("--samples", type=Path, default=SAMPLES_DIR, help="sample submissions folder")
     args = parser.parse_args(argv)
-    assignments = args.assignment or [a for a in assignments_with_variants(args.samples)
-                                      if (args.samples / a / "manifest.json").exists()]
-    if not assignments:
-        print("no sample submissions to grade (python -m autograder.samples build)")
-        return 1
-    count = sum(len(load_manifest(a, args.samples)["students"]) for a in assignments)
-    print(f"{count} sample submissions of {', '.join(assignments)}")
 
-    timings = []
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
-        course = prepare_course(Path(tmp) / "course", assignments)
+        tmp = Path(tmp)
+        chosen = {}
+        for assignment in args.assignment:
+            found = students(args.samples / assignment)
+            chosen[assignment] = found[:args.students] if args.students > 0 else found
+            for student in chosen[assignment]:
+                shutil.copytree(student, tmp / "submissions" / assignment / student.name)
+        count = sum(len(s) for s in chosen.values())
+        print(f"{count} submissions: " + "; ".join(f"{a}: {', '.join(s.name for s in chosen[a])}"
+                                                    for a in chosen), flush=True)
+        course = prepare_course(tmp / "course", list(chosen))
+        # the course's timeout, as in the graded runs
+        with open(course.root / "nbgrader_config.py", "a") as config:
+            config.write(f"\nc.Execute.timeout = {args.timeout}\n")
+        for assignment, found in chosen.items():
+            nbgrader(course.root, "generate_assignment", assignment, "--force")
+            for student in found:
+                shutil.copytree(student, course.root / "submitted" / student.name / assignment)
+
+        rows = []
+        before, cpu = load(), cpu_seconds()
+        seconds = sum(nbgrader(course.root, step, assignment)
+                      for assignment in chosen for step in ("autograde", "generate_feedback"))
+        rows.append(("plain nbgrader (autograde + generate_feedback)", seconds, cpu_seconds() - cpu,
+                     f"{before}, then {load()}"))
+        print(f"{rows[-1][0]}: {seconds:.1f} s, CPU {rows[-1][2]:.1f} s ({rows[-1][3]})", flush=True)
         for workers in args.workers:
-            batches = [Batch(a, args.samples / a, Path(tmp) / f"out-{workers}" / a) for a in assignments]
-            options = Options(workers=workers, cell_timeout=args.timeout, log=lambda line: None)
-            start = time.monotonic()
+            batches = [Batch(a, tmp / "submissions" / a, tmp / f"out-{workers}" / a) for a in chosen]
+            options = Options(workers=workers, cell_timeout=args.timeout, progress=False, log=lambda line: None)
+            before, cpu, start = load(), cpu_seconds(), time.monotonic()
             grade_batches(course, batches, options)
             seconds = time.monotonic() - start
-            timings.append((workers, seconds))
+            rows.append((f"grade --workers {workers}", seconds, cpu_seconds() - cpu, f"{before}, then {load()}"))
             results = [r for b in batches for r in b.results]
-            own = sum(r.seconds for r in results) / count  # one submission's wall time, start to end
-            code = sum(r.code_seconds for r in results) / count  # of which its cells ran
-            print(f"{workers} worker(s): {seconds:7.1f} s wall, {seconds / count:5.2f} s per submission, "
-                  f"speed-up {timings[0][1] / seconds:4.2f}x; one submission takes {own:5.2f} s, of which "
-                  f"{code:5.2f} s in its cells and {own - code:5.2f} s grader overhead "
-                  "(nbgrader start-ups, kernel start, sandbox, feedback)", flush=True)
+            code = sum(r.code_seconds for r in results) / count
+            print(f"{rows[-1][0]}: {seconds:.1f} s, CPU {rows[-1][2]:.1f} s ({rows[-1][3]}); "
+                  f"cells ran {code:.2f} s per submission", flush=True)
+
+    plain, plain_cpu = rows[0][1], rows[0][2]
+    first = rows[1][1] if len(rows) > 1 else None
+    print(f"\n{'per submission':48} {'wall s':>7} {'x plain':>8} {'speed-up':>9} {'CPU s':>6} {'x plain':>8}"
+          "   load average (1 min)")
+    for name, seconds, cpu, loads in rows:
+        speedup = f"{first / seconds:8.2f}x" if first and name != rows[0][0] else ""
+        print(f"{name:48} {seconds / count:7.2f} {seconds / plain:7.2f}x {speedup:>9} {cpu / count:6.2f} "
+              f"{cpu / plain_cpu:7.2f}x   {loads}")
     return 0
 
 

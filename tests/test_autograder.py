@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -269,6 +270,65 @@ def test_committed_samples_are_up_to_date():
     assert not any(stale.values()), f"{stale}: run python -m autograder.samples build"
 
 
+# --- grading workers (autograder.worker) -----------------------------------------
+
+def processes_running(text: str) -> list[int]:
+    """Process ids whose command line holds ``text`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            pass
+    return found
+
+
+def is_worker(pid: int) -> bool:
+    try:
+        return b"autograder.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_a_worker_past_its_backstop_is_killed_and_replaced():
+    import time
+
+    from autograder import worker
+
+    first, _ = worker.call(os.getpid)
+    with pytest.raises(worker.WorkerLost, match="longer than 1 s"):
+        worker.call(time.sleep, 60, wall_time=1)  # the idle worker takes it
+    assert not is_worker(first)
+    with pytest.raises(worker.WorkerLost, match="died"):
+        worker.call(os._exit, 3)
+    again, _ = worker.call(os.getpid)  # the next job gets a fresh worker
+    assert again != first and is_worker(again)
+    worker.POOL.close()
+    assert not is_worker(again)
+
+
+def test_a_worker_leaves_no_process_of_a_job_behind():
+    from autograder import worker
+
+    assert worker.call(subprocess.call, ["sh", "-c", "sleep 987654 &"])[0] == 0
+    assert worker.call(os.getpid)[0]  # the worker itself survives its job's clean-up
+    assert processes_running("sleep 987654") == []
+    with pytest.raises(worker.WorkerLost):
+        worker.call(subprocess.call, ["sh", "-c", "sleep 987655 & sleep 60"], wall_time=2)
+    assert processes_running("sleep 987655") == []  # killed with the overrunning worker
+    worker.POOL.close()
+
+
+def test_a_failing_job_is_reported_and_the_worker_goes_on():
+    from autograder import worker
+
+    with pytest.raises(RuntimeError, match="FileNotFoundError"):
+        worker.call(os.listdir, "/no/such/folder")
+    assert worker.call(os.getpid)[0]
+    worker.POOL.close()
+
+
 # --- slow: the fixture assignment end to end ---------------------------------
 
 @pytest.fixture(scope="module")
@@ -320,6 +380,11 @@ def test_fixture_grades_match_the_manifest(fixture_graded, fixture_submissions):
         assert questions[student]["answer_mean"]["score"] == ""
         assert questions[student]["answer_mean"]["message"].startswith("needs manual grading")
     assert "graded 11 submission(s)" in proc.stdout
+    assert re.search(r"100%\|[^\n]*\| 11/11 \[", proc.stdout), "tqdm's progress bar, on stderr"
+    assert "[11/11] tiny_functions " in proc.stdout  # and the per-student lines
+    # the time a notebook's cells ran comes back as data (none for a notebook that did not run)
+    seconds = {s["student_id"]: s["code_seconds"] for s in json.loads((out / "results.json").read_text())["students"]}
+    assert seconds["reference"] > 0 and seconds["broken_json"] == 0
 
 
 @pytest.mark.slow
