@@ -7,6 +7,7 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.course`   the course folder nbgrader expects, and how nbgrader is run
 - :mod:`autograder.release`  validate a source, build the student version, validate that
 - :mod:`autograder.grading`  grade many submissions, each alone, in parallel: CSVs + feedback
+- :mod:`autograder.cluster`  the same on a Dask cluster, submissions and results sent as data
 - :mod:`autograder.feedback` what a student may see (no hidden tests, no tracebacks)
 - :mod:`autograder.report`   the instructor's class report, OUT/report.html
 - :mod:`autograder.gradebook` graded submissions into the course gradebook (formgrader), final grades

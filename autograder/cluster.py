@@ -178,7 +178,10 @@ def make_placeholder(path: Path, spec: dict, links_dir: Path) -> None:
         os.mkfifo(path)
     elif kind in ("sparse", "links"):
         with open(path, "wb") as f:
-            f.truncate(spec["size"])  # the size is checked, the bytes are never read
+            try:
+                f.truncate(spec["size"])  # the size is checked, the bytes are never read
+            except OSError:  # larger than this file system allows: still refused, with a smaller size
+                f.truncate(MAX_TOTAL_BYTES + 1)
         links_dir.mkdir(parents=True, exist_ok=True)
         for _ in range(spec.get("links", 1) - 1):  # outside the submission, as the other links were
             os.link(path, links_dir / uuid.uuid4().hex)
