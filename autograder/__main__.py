@@ -105,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("--unsafe-no-sandbox", action="store_true",
                      help="gradescope, prairielearn: grade even where the platform's container has no sandbox "
                           "(student code can then read the solutions there)")
+    sub.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT,
+                     help=f"gradescope, prairielearn: seconds of wall time for a notebook (default "
+                          f"{NOTEBOOK_TIMEOUT}); the platform's own timeout must be longer (the command says how long)")
     sub.add_argument("--course", type=Path, default=Path("course"),
                      help="csv, canvas: the course folder whose gradebook holds the grades (default: ./course)")
     sub.add_argument("--roster", type=Path,
@@ -135,8 +138,8 @@ def run_export(args) -> int:
     """Write ASSIGNMENT's export in FORMAT."""
     if args.format in ("gradescope", "prairielearn"):  # an autograder for the platform (autograder/<format>.py)
         module = importlib.import_module(f"autograder.{args.format}")
-        out = module.export(args.assignment, args.out, args.assignments, args.unsafe_no_sandbox)
-        print(module.describe(args.assignment, out, args.assignments))
+        out = module.export(args.assignment, args.out, args.assignments, args.unsafe_no_sandbox, args.notebook_timeout)
+        print(module.describe(args.assignment, out, args.assignments, args.notebook_timeout))
         return 0
     if args.format in ("csv", "canvas"):  # final grades from the course gradebook (autograder/export_grades.py)
         from autograder.export_grades import export

@@ -42,6 +42,7 @@ import zipfile
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, platforms
+from autograder.nbgrader_config import NOTEBOOK_TIMEOUT
 from autograder.platforms import COURSE_FOLDER, Graded
 
 ROOT_VARIABLE = "AUTOGRADER_GRADESCOPE_ROOT"
@@ -69,15 +70,15 @@ MNIST_TEST = """\
     || echo "MNIST test set not downloaded: {assignment} will be graded on its validation digits"
 """
 
-def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR,
-           unsafe_no_sandbox: bool = False) -> Path:
+def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, unsafe_no_sandbox: bool = False,
+           notebook_timeout: float = NOTEBOOK_TIMEOUT) -> Path:
     """Write the autograder zip of ``assignment`` to ``out``."""
     out = Path(out)
     values = dict(root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, venv=VENV, course=COURSE_FOLDER,
                   assignment=assignment)
     extra = MNIST_TEST.format(**values) if assignment == "lenet_training" else ""
     scripts = {"setup.sh": SETUP.format(extra=extra, **values), "run_autograder": platforms.run_script(
-        "gradescope", assignment, unsafe_no_sandbox, platform="Gradescope", folder="submission",
+        "gradescope", assignment, unsafe_no_sandbox, notebook_timeout, platform="Gradescope", folder="submission",
         root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, python=f"$ROOT/{VENV}/bin/python",
         course=f"$ROOT/source/{COURSE_FOLDER}", fallback='"score": 0, "tests": [], "output": ')}
     with tempfile.TemporaryDirectory(prefix="autograder-export-") as tmp:
@@ -146,7 +147,8 @@ def failure(reason: str, seconds: float) -> dict:
             "stdout_visibility": "hidden", "tests": []}
 
 
-def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bool = False) -> int:
+def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bool = False,
+        notebook_timeout: float = NOTEBOOK_TIMEOUT) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json``."""
     target = Path(root) / "results" / "results.json"
 
@@ -159,13 +161,14 @@ def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bo
         platforms.write_json(target, failure(reason, seconds))
 
     return platforms.run_platform(assignment, Path(root) / "submission", course_package, write, fail,
-                                  unsafe_no_sandbox)
+                                  unsafe_no_sandbox, notebook_timeout)
 
 
-def describe(assignment: str, out: Path, assignments_dir: Path) -> str:
+def describe(assignment: str, out: Path, assignments_dir: Path, notebook_timeout: float = NOTEBOOK_TIMEOUT) -> str:
     auto, manual = platforms.max_points(assignment, assignments_dir)
+    minutes = -(-platforms.platform_timeout(notebook_timeout) // 60)
     return (f"wrote {out}: upload it as the autograder of a Gradescope programming assignment (Ubuntu 22.04 or "
-            f"24.04 image) with {auto:g} autograder points" +
+            f"24.04 image) with {auto:g} autograder points and a timeout of at least {minutes} minutes" +
             (f"; add {manual:g} points of manually graded questions for the written answers" if manual else ""))
 
 

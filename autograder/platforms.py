@@ -33,7 +33,8 @@ import nbformat
 from autograder import PACKAGE_DIR, REPO_DIR, sandbox
 from autograder.course import CourseError, copy_assignment, find_assignments, prepare_course
 from autograder.feedback import MAX_MESSAGE, cut
-from autograder.grading import Options, grade, read_assignment, results_data
+from autograder.grading import STARTUP_ALLOWANCE, Options, grade, read_assignment, results_data
+from autograder.nbgrader_config import NOTEBOOK_TIMEOUT
 
 STUDENT = "submission"  # the one student folder of a platform's submission
 COURSE_FOLDER = "course"  # where an export keeps the course package, next to its run script
@@ -52,7 +53,7 @@ PYTHON="${{AUTOGRADER_PYTHON:-{python}}}"
 COURSE="{course}"
 export PYTHONPATH="$COURSE${{PYTHONPATH:+:$PYTHONPATH}}"
 cd "$ROOT" || exit 1
-"$PYTHON" -m autograder.{module} run {assignment} --root "$ROOT" --course-package "$COURSE"{unsafe}
+"$PYTHON" -m autograder.{module} run {assignment} --root "$ROOT" --course-package "$COURSE"{options}
 status=$?
 if [ ! -s "$ROOT/results/results.json" ]; then
     # the grader could not even start (no Python, a broken install): the platform still gets a result
@@ -101,6 +102,12 @@ def _package_filter(folder: str, names: list[str]) -> set[str]:
     return left
 
 
+def platform_timeout(notebook_timeout: float) -> int:
+    """Seconds a platform should allow one grading: the notebook's limit, nbgrader's start-up, and
+    the template course and the feedback the grader makes before and after."""
+    return int(notebook_timeout + 3 * STARTUP_ALLOWANCE)
+
+
 def max_points(assignment: str, assignments_dir: Path) -> tuple[float, float]:
     """(autograded points, points graded by hand) of an assignment's source."""
     cells = read_assignment(Path(assignments_dir) / assignment).cells
@@ -135,7 +142,7 @@ class Graded:
 
 
 def grade_one(assignment: str, submitted: Path, course_dir: Path, workdir: Path,
-              unsafe_no_sandbox: bool = False, log=None) -> Graded:
+              unsafe_no_sandbox: bool = False, notebook_timeout: float = NOTEBOOK_TIMEOUT, log=None) -> Graded:
     """Grade the files in ``submitted`` as one student's submission of ``assignment``.
 
     ``course_dir`` holds the exported package (``assignments/<id>/`` in it);
@@ -156,7 +163,7 @@ def grade_one(assignment: str, submitted: Path, course_dir: Path, workdir: Path,
     info = read_assignment(course.source(assignment))
     student_dir = workdir / "submissions" / STUDENT
     notes = copy_submission(Path(submitted), student_dir, info.notebooks)
-    options = Options(workers=1, sandbox=chosen, log=log)
+    options = Options(workers=1, notebook_timeout=notebook_timeout, sandbox=chosen, log=log)
     log(f"isolation: {chosen}" + (" (UNSAFE: no sandbox)" if chosen == "none" else ""))
     out = workdir / "out"
     batch = grade(course, assignment, student_dir.parent, out, options)
@@ -282,13 +289,13 @@ def page_text(html_text: str) -> str:
 # --- the platform's side ------------------------------------------------------------
 
 def run_platform(assignment: str, submitted: Path, course_dir: Path, write, fail,
-                 unsafe_no_sandbox: bool = False) -> int:
+                 unsafe_no_sandbox: bool = False, notebook_timeout: float = NOTEBOOK_TIMEOUT) -> int:
     """Grade ``submitted`` and hand the result to ``write(graded, seconds)``; on any failure of
     the grader hand the reason to ``fail(reason, seconds)``. A results file is always written."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograder-platform-") as tmp:
         try:
-            graded = grade_one(assignment, submitted, course_dir, Path(tmp), unsafe_no_sandbox)
+            graded = grade_one(assignment, submitted, course_dir, Path(tmp), unsafe_no_sandbox, notebook_timeout)
         except PlatformError as error:
             fail(str(error), time.monotonic() - start)
             return 1
@@ -303,10 +310,10 @@ def run_platform(assignment: str, submitted: Path, course_dir: Path, write, fail
     return 0
 
 
-def run_script(module: str, assignment: str, unsafe_no_sandbox: bool, **values) -> str:
+def run_script(module: str, assignment: str, unsafe_no_sandbox: bool, notebook_timeout: float, **values) -> str:
     """The bash script a platform runs per submission (``values``: see :data:`RUN_SCRIPT`)."""
-    return RUN_SCRIPT.format(module=module, assignment=assignment,
-                             unsafe=" --unsafe-no-sandbox" if unsafe_no_sandbox else "", **values)
+    options = f" --notebook-timeout {notebook_timeout:g}" + (" --unsafe-no-sandbox" if unsafe_no_sandbox else "")
+    return RUN_SCRIPT.format(module=module, assignment=assignment, options=options, **values)
 
 
 def main_of(module: str, root_variable: str, default_root: str, folder: str, run) -> Callable[..., int]:
@@ -322,8 +329,10 @@ def main_of(module: str, root_variable: str, default_root: str, folder: str, run
         sub.add_argument("--course-package", type=Path, required=True, help="the exported course package")
         sub.add_argument("--unsafe-no-sandbox", action="store_true",
                          help="run student code even where no sandbox works (it can read the solutions)")
+        sub.add_argument("--notebook-timeout", type=float, default=NOTEBOOK_TIMEOUT,
+                         help=f"seconds of wall time for the notebook (default {NOTEBOOK_TIMEOUT})")
         args = parser.parse_args(argv)
-        return run(args.assignment, args.root, args.course_package, args.unsafe_no_sandbox)
+        return run(args.assignment, args.root, args.course_package, args.unsafe_no_sandbox, args.notebook_timeout)
 
     return main
 

@@ -34,13 +34,13 @@ import sys
 from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, platforms
+from autograder.nbgrader_config import NOTEBOOK_TIMEOUT
 from autograder.platforms import COURSE_FOLDER, Graded
 
 ROOT_VARIABLE = "AUTOGRADER_PRAIRIELEARN_ROOT"
 DEFAULT_ROOT = "/grade"
 SERVER_FOLDER = "cnnlib_course"  # the folder in the PrairieLearn course's serverFilesCourse/
 IMAGE = "OWNER/cnn-course-grader"  # the Docker Hub name the instructor pushes the image as
-TIMEOUT = 900  # s PrairieLearn allows one grading: the notebook's own limit (600 s) and the start-up
 
 DOCKERFILE = """\
 # The grading image for PrairieLearn: Python, bubblewrap (the sandbox of student code) and the
@@ -102,7 +102,7 @@ at export runs student code without one (it can then read the solutions in the c
 
 
 def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, unsafe_no_sandbox: bool = False,
-           image: str = IMAGE) -> Path:
+           notebook_timeout: float = NOTEBOOK_TIMEOUT, image: str = IMAGE) -> Path:
     """Write the PrairieLearn files of ``assignment`` to the folder ``out`` (replaced)."""
     out = Path(out)
     if out.exists():
@@ -113,7 +113,7 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, 
                   assignment=assignment, image=image)
     script = server / f"grade_{assignment}.sh"
     script.write_text(platforms.run_script(
-        "prairielearn", assignment, unsafe_no_sandbox, platform="PrairieLearn", folder="student",
+        "prairielearn", assignment, unsafe_no_sandbox, notebook_timeout, platform="PrairieLearn", folder="student",
         root_variable=ROOT_VARIABLE, default_root=DEFAULT_ROOT, python="python3",
         course=f'$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)/{COURSE_FOLDER}',
         fallback='"gradable": false, "message": '))
@@ -125,14 +125,15 @@ def export(assignment: str, out: Path, assignments_dir: Path = ASSIGNMENTS_DIR, 
     question = out / "question"
     question.mkdir()
     (question / "question.html").write_text(QUESTION_HTML.format(notebook=f"{assignment}.ipynb"))
-    platforms.write_json(question / "info.json", info_json(assignment, image))
+    timeout = platforms.platform_timeout(notebook_timeout)
+    platforms.write_json(question / "info.json", info_json(assignment, image, timeout))
     (out / "README.md").write_text(README.format(
         auto=auto, manual=(f"\n   Its {manual:g} points of written answers are graded by hand (`manualPoints` in "
                            "the assessment)." if manual else ""), **values))
     return out
 
 
-def info_json(assignment: str, image: str = IMAGE) -> dict:
+def info_json(assignment: str, image: str = IMAGE, timeout: int | None = None) -> dict:
     """The question's info.json: external grading with this project's grader."""
     title = assignment.replace("_", " ").capitalize()
     return {
@@ -147,7 +148,7 @@ def info_json(assignment: str, image: str = IMAGE) -> dict:
             "image": image,
             "serverFilesCourse": [f"{SERVER_FOLDER}/"],
             "entrypoint": f"{DEFAULT_ROOT}/serverFilesCourse/{SERVER_FOLDER}/grade_{assignment}.sh",
-            "timeout": TIMEOUT,
+            "timeout": timeout or platforms.platform_timeout(NOTEBOOK_TIMEOUT),
         },
     }
 
@@ -171,16 +172,17 @@ def failure(reason: str) -> dict:
     return {"gradable": False, "score": 0.0, "message": f"Not graded: {reason}", "output": "", "tests": []}
 
 
-def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bool = False) -> int:
+def run(assignment: str, root: Path, course_package: Path, unsafe_no_sandbox: bool = False,
+        notebook_timeout: float = NOTEBOOK_TIMEOUT) -> int:
     """Grade ``root/student`` and write ``root/results/results.json``."""
     target = Path(root) / "results" / "results.json"
     return platforms.run_platform(assignment, Path(root) / "student", course_package,
                                   lambda graded, seconds: platforms.write_json(target, results(graded)),
                                   lambda reason, seconds: platforms.write_json(target, failure(reason)),
-                                  unsafe_no_sandbox)
+                                  unsafe_no_sandbox, notebook_timeout)
 
 
-def describe(assignment: str, out: Path, assignments_dir: Path) -> str:
+def describe(assignment: str, out: Path, assignments_dir: Path, notebook_timeout: float = NOTEBOOK_TIMEOUT) -> str:
     return f"wrote {out}: see {Path(out) / 'README.md'} for where each part goes"
 
 

@@ -96,6 +96,7 @@ def test_prairielearn_export_keeps_sources_out_of_the_image(tmp_path):
     assert options["enabled"] is True and options["serverFilesCourse"] == ["cnnlib_course/"]
     assert options["entrypoint"] == f"/grade/serverFilesCourse/cnnlib_course/grade_{ASSIGNMENT}.sh"
     assert options["timeout"] > 600  # the notebook's own limit fits in it
+    assert "--notebook-timeout 600\n" in script.read_text()
     assert "serverFilesCourse/cnnlib_course/course/assignments" in (out / ".dockerignore").read_text().splitlines()
     dockerfile = (out / "Dockerfile").read_text()
     assert "COPY serverFilesCourse/cnnlib_course/course " in dockerfile
