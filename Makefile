@@ -41,7 +41,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
-# Grading speed (printed, not asserted): every sample submission with 1 and 2 workers.
+# Grading speed (printed, not asserted): plain nbgrader next to grade --workers 1 and 2.
 bench-grading: $(STAMP)
 	$(BIN)/python benchmarks/grading.py
 
