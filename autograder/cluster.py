@@ -41,9 +41,22 @@ from pathlib import Path, PurePosixPath
 
 from autograder import sandbox
 from autograder.course import Course, notebook_names
-from autograder.grading import (Assignment, Batch, GradingError, Options, Question, StudentResult, clear_results,
-                                grade_or_explain, make_template, question, read_assignment, students, write_csvs,
-                                write_results)
+from autograder.grading import (
+    Assignment,
+    Batch,
+    GradingError,
+    Options,
+    Question,
+    StudentResult,
+    clear_results,
+    grade_or_explain,
+    make_template,
+    question,
+    read_assignment,
+    students,
+    write_csvs,
+    write_results,
+)
 from autograder.intake import MAX_FILES, MAX_NOTEBOOK_BYTES, MAX_TOTAL_BYTES, _Copier, shown
 
 CONNECT_SECONDS = 20  # s to reach the scheduler before the run stops with a message

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_autograder import read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, cluster
 from autograder.grading import GradingError, read_assignment
@@ -181,8 +182,6 @@ def files_under(out: Path, folder: str) -> list[str]:
 @pytest.mark.slow
 def test_a_worker_killed_mid_batch_costs_nothing(dask_cluster, tmp_path):
     from distributed import Client
-
-    from tests.test_autograder import read_csv, run_cli
 
     address, workers = dask_cluster
     submissions = tmp_path / "submissions"
