@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from autograder import SAMPLES_DIR
+from autograder.feedback import find_leaks, notebook_lines, secret_lines
 from autograder.platforms import hidden_starts, page_text, where_failed
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,6 +42,13 @@ def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=
 '''
 GRADESCOPE_STUDENTS = ("off_by_one", "hidden_only")
 PRAIRIELEARN_STUDENTS = ("reference", "off_by_one")
+
+
+def leaks(result: dict, submitted: Path) -> list[str]:
+    """Hidden-test lines in a results file, but for those the student wrote too (as ``grade`` checks)."""
+    source = nbformat.read(REPO / "assignments" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    written = notebook_lines(nbformat.read(submitted, as_version=4))
+    return find_leaks(json.dumps(result, ensure_ascii=False), [s for s in secret_lines(source) if s not in written])
 
 
 def run(command: list, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -206,7 +214,7 @@ def gradescope_results(submissions, gradescope_zip, tmp_path_factory):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("student", GRADESCOPE_STUDENTS)
-def test_gradescope_results_match_grade(gradescope_results, graded, student):
+def test_gradescope_results_match_grade(gradescope_results, graded, submissions, student):
     result = gradescope_results[student]
     check_gradescope_format(result)
     expected = graded[student]
@@ -225,6 +233,7 @@ def test_gradescope_results_match_grade(gradescope_results, graded, student):
     feedback = by_name["Feedback page"]
     assert feedback["visibility"] == "after_published" and "test_conv_output_shape" in feedback["output"]
     assert "BEGIN HIDDEN TESTS" not in json.dumps(result)
+    assert leaks(result, submissions / student / NOTEBOOK) == []
 
 
 @pytest.mark.slow
@@ -336,6 +345,7 @@ def test_prairielearn_results_match_grade(prairielearn_export, submissions, grad
     assert [(t["name"], t["points"], t["max_points"], t["message"]) for t in result["tests"]] == [
         (q["grade_id"], q["score"], q["max_score"], q["message"]) for q in autograded]
     assert "explain_weight_sharing" in result["message"] and "test_conv_output_shape" in result["output"]
+    assert leaks(result, submissions / student / NOTEBOOK) == []
 
 
 @pytest.mark.slow
