@@ -302,6 +302,15 @@ def test_gradescope_without_a_sandbox_refuses_and_says_why(gradescope_zip, tmp_p
     assert result["score"] == 0 and result["tests"] == [] and "sandbox" in result["output"]
 
 
+@pytest.mark.slow
+def test_gradescope_exported_unsafe_grades_without_a_sandbox(submissions, tmp_path):
+    zip_file = export("gradescope", tmp_path / "unsafe.zip", "--unsafe-no-sandbox")
+    root = gradescope_root(zip_file, tmp_path / "root", {NOTEBOOK: submissions / "reference" / NOTEBOOK})
+    result = run_gradescope(root, AUTOGRADER_SANDBOX="none")
+    check_gradescope_format(result)
+    assert result["score"] == 18 and result["extra_data"]["isolation"] == "none"
+
+
 def prairielearn_root(export_dir: Path, folder: Path, files: dict[str, Path]) -> Path:
     """A PrairieLearn /grade as the grader lays it out: serverFilesCourse/, student/, data/."""
     shutil.copytree(export_dir / "serverFilesCourse" / "cnnlib_course", folder / "serverFilesCourse" / "cnnlib_course")
