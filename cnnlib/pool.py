@@ -118,6 +118,36 @@ def _taps(size, stride, out_size):
     return [(p * kw + q, _tap(p, q, stride, out_size)) for p in range(kh) for q in range(kw)]
 
 
+def _windows(out_shape, size, stride):
+    """The slide's loop over output pixels, for the ``*_reference`` versions.
+
+    Yields ``(pixel, window)`` for every ``pixel = (n, c, i, j)`` of an output
+    of shape ``out_shape`` (N, C, OH, OW); ``window`` indexes its window
+    ``R_ij`` in image ``n``, channel ``c`` of the input (a (KH, KW) view).
+    """
+    (kh, kw), (sh, sw) = size, stride
+    for pixel in np.ndindex(*out_shape):
+        n, c, i, j = pixel
+        yield pixel, np.s_[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
+
+
+def _pool_reference(x, size, stride, pool_window, func):
+    """The forward loop of the slide: ``out[n,c,i,j] = pool_window(x[n,c]`` over ``R_ij)``.
+
+    Returns ``out`` and the cache ``(x, size, stride)`` of the ``*_reference`` versions.
+    """
+    x, size, stride, out_size = pool_input(x, size, stride, func)
+    out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
+    for pixel, window in _windows(out.shape, size, stride):
+        out[pixel] = pool_window(x[window])
+    return out, (x, size, stride)
+
+
+def _euclidean_norm(window):
+    """L2 pooling of one window: ``sqrt(sum of squares)``."""
+    return np.sqrt(np.sum(window ** 2))
+
+
 # ----------------------------------------------------------------------------
 # Max pooling
 # ----------------------------------------------------------------------------
@@ -211,30 +241,18 @@ def maxpool2d_forward_reference(x, size=2, stride=None):
     Returns ``out`` and ``cache = (x, size, stride)`` for
     :func:`maxpool2d_backward_reference`.
     """
-    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "maxpool2d_forward_reference")
-    n_images, channels = x.shape[:2]
-    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    out[n, c, i, j] = np.max(x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
-    return out, (x, (kh, kw), (sh, sw))
+    return _pool_reference(x, size, stride, np.max, "maxpool2d_forward_reference")
 
 
 def maxpool2d_backward_reference(dout, cache):
     """Loop version of :func:`maxpool2d_backward`; ``np.argmax`` picks the first maximum."""
-    x, (kh, kw), (sh, sw) = cache
+    x, size, stride = cache
     dout = np.asarray(dout, dtype=x.dtype)
     dx = np.zeros_like(x)
-    n_images, channels, oh, ow = dout.shape
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
-                    r, s = np.unravel_index(np.argmax(window), window.shape)
-                    dx[n, c, i * sh + r, j * sw + s] += dout[n, c, i, j]
+    for pixel, window in _windows(dout.shape, size, stride):
+        # (r, s): where in the window its (first) maximum lies; it gets the whole upstream gradient
+        r, s = np.unravel_index(np.argmax(x[window]), size)
+        dx[window][r, s] += dout[pixel]
     return dx
 
 
@@ -257,15 +275,13 @@ def avgpool2d_forward(x, size=2, stride=None):
 
     Parameters
     ----------
-    x : array_like, shape (N, C, H, W)
-    size : int or (int, int)
-    stride : int or (int, int) or None
-        None means ``stride = size``.
+    x, size, stride
+        As in :func:`maxpool2d_forward`.
 
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW)
-        ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
+        The window means; ``OH``, ``OW`` as in :func:`maxpool2d_forward`.
     cache : AvgPoolCache
         ``(x_shape, size, stride, out_size, dtype)``.
     """
@@ -284,6 +300,7 @@ def avgpool2d_backward(dout, cache):
     Parameters
     ----------
     dout : array_like, shape (N, C, OH, OW)
+        Upstream gradient, one entry per window.
     cache : AvgPoolCache
 
     Returns
@@ -306,28 +323,16 @@ def avgpool2d_backward(dout, cache):
 
 def avgpool2d_forward_reference(x, size=2, stride=None):
     """Loop version of :func:`avgpool2d_forward`; cache is ``(x, size, stride)``."""
-    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "avgpool2d_forward_reference")
-    n_images, channels = x.shape[:2]
-    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    out[n, c, i, j] = np.mean(x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw])
-    return out, (x, (kh, kw), (sh, sw))
+    return _pool_reference(x, size, stride, np.mean, "avgpool2d_forward_reference")
 
 
 def avgpool2d_backward_reference(dout, cache):
     """Loop version of :func:`avgpool2d_backward`."""
-    x, (kh, kw), (sh, sw) = cache
-    dout = np.asarray(dout, dtype=x.dtype)
+    x, size, stride = cache
+    share = np.asarray(dout, dtype=x.dtype) / (size[0] * size[1])
     dx = np.zeros_like(x)
-    n_images, channels, oh, ow = dout.shape
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[n, c, i, j] / (kh * kw)
+    for pixel, window in _windows(share.shape, size, stride):
+        dx[window] += share[pixel]
     return dx
 
 
@@ -349,15 +354,13 @@ def l2pool2d_forward(x, size=2, stride=None):
 
     Parameters
     ----------
-    x : array_like, shape (N, C, H, W)
-    size : int or (int, int)
-    stride : int or (int, int) or None
-        None means ``stride = size``.
+    x, size, stride
+        As in :func:`maxpool2d_forward`: input (N, C, H, W), window, step.
 
     Returns
     -------
     out : ndarray, shape (N, C, OH, OW)
-        ``OH = (H - KH) // SH + 1``, ``OW = (W - KW) // SW + 1``.
+        The windows' Euclidean norms, ``OH = (H - KH) // SH + 1``, likewise ``OW``.
     cache : L2PoolCache
         ``(x, out, size, stride)``.
     """
@@ -382,6 +385,7 @@ def l2pool2d_backward(dout, cache):
     ----------
     dout : array_like, shape (N, C, OH, OW)
     cache : L2PoolCache
+        Holds ``x`` and ``out``: the local gradient ``x / out`` needs both.
 
     Returns
     -------
@@ -405,30 +409,16 @@ def l2pool2d_backward(dout, cache):
 
 def l2pool2d_forward_reference(x, size=2, stride=None):
     """Loop version of :func:`l2pool2d_forward`; cache is ``(x, size, stride)``."""
-    x, (kh, kw), (sh, sw), (oh, ow) = pool_input(x, size, stride, "l2pool2d_forward_reference")
-    n_images, channels = x.shape[:2]
-    out = np.zeros((n_images, channels, oh, ow), dtype=x.dtype)
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
-                    out[n, c, i, j] = np.sqrt(np.sum(window ** 2))
-    return out, (x, (kh, kw), (sh, sw))
+    return _pool_reference(x, size, stride, _euclidean_norm, "l2pool2d_forward_reference")
 
 
 def l2pool2d_backward_reference(dout, cache):
     """Loop version of :func:`l2pool2d_backward` (0 for all-zero windows)."""
-    x, (kh, kw), (sh, sw) = cache
+    x, size, stride = cache
     dout = np.asarray(dout, dtype=x.dtype)
     dx = np.zeros_like(x)
-    n_images, channels, oh, ow = dout.shape
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(oh):
-                for j in range(ow):
-                    window = x[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw]
-                    norm = np.sqrt(np.sum(window ** 2))
-                    if norm > 0:
-                        dx[n, c, i * sh:i * sh + kh, j * sw:j * sw + kw] += dout[n, c, i, j] * window / norm
+    for pixel, window in _windows(dout.shape, size, stride):
+        norm = _euclidean_norm(x[window])
+        if norm > 0:
+            dx[window] += dout[pixel] * x[window] / norm
     return dx

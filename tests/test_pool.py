@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import batch_last
 
 from cnnlib import pool as P
-from conftest import batch_last
 from cnnlib.gradcheck import numerical_gradient_array, rel_error
 
 KINDS = ["max", "avg", "l2"]
