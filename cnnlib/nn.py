@@ -388,9 +388,20 @@ class Linear(Module):
         return f"{self.in_features}, {self.out_features}" + ("" if self.bias is not None else ", bias=False")
 
 
-class _Elementwise(Module):
+class _FunctionPair(Module):
+    """A module without parameters around a pair of :mod:`cnnlib.functional` functions.
+
+    A subclass names its pair in the class statement,
+    ``class ReLU(_Elementwise, forward=A.relu_forward, backward=A.relu_backward)``,
+    and returns from :meth:`_kwargs` the settings its forward function takes.
+    """
     _forward = None
     _backward = None
+
+    def __init_subclass__(cls, forward=None, backward=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if forward is not None:
+            cls._forward, cls._backward = staticmethod(forward), staticmethod(backward)
 
     def __init__(self):
         super().__init__()
@@ -408,38 +419,30 @@ class _Elementwise(Module):
     def _kwargs(self):
         return {}
 
+
+class _Elementwise(_FunctionPair):
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
 
-class ReLU(_Elementwise):
+class ReLU(_Elementwise, forward=A.relu_forward, backward=A.relu_backward):
     """``max(0, x)``."""
-    _forward = staticmethod(A.relu_forward)
-    _backward = staticmethod(A.relu_backward)
 
 
-class Tanh(_Elementwise):
+class Tanh(_Elementwise, forward=A.tanh_forward, backward=A.tanh_backward):
     """``tanh(x)``."""
-    _forward = staticmethod(A.tanh_forward)
-    _backward = staticmethod(A.tanh_backward)
 
 
-class ScaledTanh(_Elementwise):
+class ScaledTanh(_Elementwise, forward=A.scaled_tanh_forward, backward=A.scaled_tanh_backward):
     """LeCun's squashing function ``1.7159 tanh(2x/3)`` (LeCun et al., 1998)."""
-    _forward = staticmethod(A.scaled_tanh_forward)
-    _backward = staticmethod(A.scaled_tanh_backward)
 
 
-class Sigmoid(_Elementwise):
+class Sigmoid(_Elementwise, forward=A.sigmoid_forward, backward=A.sigmoid_backward):
     """``1 / (1 + exp(-x))``."""
-    _forward = staticmethod(A.sigmoid_forward)
-    _backward = staticmethod(A.sigmoid_backward)
 
 
-class LeakyReLU(_Elementwise):
+class LeakyReLU(_Elementwise, forward=A.leaky_relu_forward, backward=A.leaky_relu_backward):
     """``x if x > 0 else alpha x``."""
-    _forward = staticmethod(A.leaky_relu_forward)
-    _backward = staticmethod(A.leaky_relu_backward)
 
     def __init__(self, alpha=0.01):
         super().__init__()
@@ -452,19 +455,14 @@ class LeakyReLU(_Elementwise):
         return f"alpha={self.alpha}"
 
 
-class ELU(LeakyReLU):
+class ELU(LeakyReLU, forward=A.elu_forward, backward=A.elu_backward):
     """``x if x > 0 else alpha (exp(x) - 1)``."""
-    _forward = staticmethod(A.elu_forward)
-    _backward = staticmethod(A.elu_backward)
 
     def __init__(self, alpha=1.0):
         super().__init__(alpha)
 
 
-class _Pool(Module):
-    _forward = None
-    _backward = None
-
+class _Pool(_FunctionPair):
     def __init__(self, kernel_size=2, stride=None):
         super().__init__()
         self.kernel_size = _pair(kernel_size, "kernel_size")
@@ -472,16 +470,9 @@ class _Pool(Module):
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
             raise ValueError(f"{type(self).__name__}: kernel_size and stride must be >= 1, got "
                              f"kernel_size={kernel_size}, stride={stride}")
-        self._cache = None
 
-    def forward(self, x):
-        out, self._cache = type(self)._forward(x, size=self.kernel_size, stride=self.stride)
-        return out
-
-    def backward(self, dout):
-        if self._cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before forward")
-        return type(self)._backward(dout, self._cache)
+    def _kwargs(self):
+        return {"size": self.kernel_size, "stride": self.stride}
 
     def output_shape(self, input_shape):
         c, h, w = input_shape
@@ -492,22 +483,16 @@ class _Pool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}"
 
 
-class MaxPool2d(_Pool):
+class MaxPool2d(_Pool, forward=P.maxpool2d_forward, backward=P.maxpool2d_backward):
     """Max pooling; backward routes each window's gradient to its arg-max."""
-    _forward = staticmethod(P.maxpool2d_forward)
-    _backward = staticmethod(P.maxpool2d_backward)
 
 
-class AvgPool2d(_Pool):
+class AvgPool2d(_Pool, forward=P.avgpool2d_forward, backward=P.avgpool2d_backward):
     """Average pooling; backward spreads ``dout / window size`` over the window."""
-    _forward = staticmethod(P.avgpool2d_forward)
-    _backward = staticmethod(P.avgpool2d_backward)
 
 
-class L2Pool2d(_Pool):
+class L2Pool2d(_Pool, forward=P.l2pool2d_forward, backward=P.l2pool2d_backward):
     """L2 pooling ``sqrt(sum of squares)`` over each window."""
-    _forward = staticmethod(P.l2pool2d_forward)
-    _backward = staticmethod(P.l2pool2d_backward)
 
 
 class Subsampling(Module):
