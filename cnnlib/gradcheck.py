@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["numerical_gradient", "numerical_gradient_array", "rel_error", "check_module_gradients"]
+__all__ = ["numerical_gradient", "numerical_gradient_array", "rel_error", "check_module_gradients",
+           "spot_check_parameters"]
 
 
 def rel_error(a, b, eps=1e-12):
@@ -52,19 +53,9 @@ def numerical_gradient(f, x, h=1e-5):
     ndarray
         ``grad`` with ``grad.shape == x.shape``; ``grad[i] ~ (f(x+h e_i) - f(x-h e_i)) / 2h``.
     """
-    x = _check_float_array(x)
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        idx = it.multi_index
-        old = x[idx]
-        x[idx] = old + h
-        f_plus = float(f(x))
-        x[idx] = old - h
-        f_minus = float(f(x))
-        x[idx] = old
+    grad = np.zeros_like(_check_float_array(x))
+    for idx, f_plus, f_minus in _central_differences(f, x, h, float):
         grad[idx] = (f_plus - f_minus) / (2 * h)
-        it.iternext()
     return grad
 
 
@@ -74,21 +65,31 @@ def numerical_gradient_array(f, x, dout, h=1e-5):
     This is the vector-Jacobian product a backward pass computes: given the
     upstream gradient ``dout`` (shape of ``f(x)``), returns ``dx`` (shape of ``x``).
     """
-    x = _check_float_array(x)
+    grad = np.zeros_like(_check_float_array(x))
     dout = np.asarray(dout)
-    grad = np.zeros_like(x)
-    it = np.nditer(x, flags=["multi_index"], op_flags=[["readwrite"]])
-    while not it.finished:
-        idx = it.multi_index
+
+    def value(out):  # a copy: f may hand back the same buffer on the next call
+        return np.array(out, dtype=np.float64, copy=True)
+
+    for idx, out_plus, out_minus in _central_differences(f, x, h, value):
+        grad[idx] = np.sum((out_plus - out_minus) * dout) / (2 * h)
+    return grad
+
+
+def _central_differences(f, x, h, value, indices=None):
+    """For each element ``x[idx]`` in turn: ``idx, value(f(x + h e_idx)), value(f(x - h e_idx))``.
+
+    ``x`` is perturbed in place and restored before the next element;
+    ``indices`` (default: all of ``x``, in row-major order) says which.
+    """
+    for idx in np.ndindex(x.shape) if indices is None else indices:
         old = x[idx]
         x[idx] = old + h
-        pos = np.array(f(x), dtype=np.float64, copy=True)
+        f_plus = value(f(x))
         x[idx] = old - h
-        neg = np.array(f(x), dtype=np.float64, copy=True)
+        f_minus = value(f(x))
         x[idx] = old
-        grad[idx] = np.sum((pos - neg) * dout) / (2 * h)
-        it.iternext()
-    return grad
+        yield idx, f_plus, f_minus
 
 
 def _check_float_array(x):
@@ -146,3 +147,43 @@ def check_module_gradients(module, x, h=1e-5, seed=0, check_input=True):
         else:
             errors[p.name] = rel_error(analytic[p.name], num)
     return errors
+
+
+def spot_check_parameters(module, x, upstream, rng, entries=3, h=1e-6):
+    """Central differences for a few random entries of every parameter of ``module``.
+
+    For a network too large to differentiate numerically in full. The loss is
+    ``sum(module.forward(x) * upstream)``: run ``module.forward(x)``,
+    ``module.zero_grad()`` and ``module.backward(upstream)`` first, so that
+    each ``p.grad`` holds the analytic gradient to compare with. Entries that a
+    mask removes (``p.mask``) are not parameters and are never picked.
+
+    Parameters
+    ----------
+    module : cnnlib.nn.Module
+    x : ndarray
+        Input batch (float64 for a meaningful check).
+    upstream : ndarray, shape of ``module.forward(x)``
+    rng : numpy.random.Generator
+        Picks the entries.
+    entries : int
+        Entries per parameter (all of a smaller one).
+    h : float
+        Finite-difference step.
+
+    Returns
+    -------
+    list of (name, index, numerical, analytic)
+        One tuple per entry checked, parameter by parameter.
+    """
+    def loss(_):
+        return float(np.sum(module.forward(x) * upstream))
+
+    checked = []
+    for p in module.parameters():
+        candidates = np.flatnonzero(p.mask) if p.mask is not None else np.arange(p.data.size)
+        picked = rng.choice(candidates, size=min(entries, candidates.size), replace=False)
+        indices = [np.unravel_index(flat, p.data.shape) for flat in picked]
+        for idx, loss_plus, loss_minus in _central_differences(loss, p.data, h, float, indices):
+            checked.append((p.name, idx, (loss_plus - loss_minus) / (2 * h), p.grad[idx]))
+    return checked

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cnnlib import nn
-from cnnlib.gradcheck import check_module_gradients
+from cnnlib.gradcheck import check_module_gradients, spot_check_parameters
 from cnnlib.models import LENET5_C3_TABLE, lenet5
 
 
@@ -93,18 +93,8 @@ def test_lenet5_full_backward_gradcheck(variant, rng):
     model.zero_grad()
     model.backward(upstream)
     # spot-check a few entries of each parameter with central differences
-    for p in model.parameters():
-        flat = np.flatnonzero(p.mask.ravel()) if p.mask is not None else np.arange(p.data.size)
-        for idx in rng.choice(flat, size=min(3, flat.size), replace=False):
-            i = np.unravel_index(idx, p.data.shape)
-            old = p.data[i]
-            p.data[i] = old + 1e-6
-            fp = np.sum(model.forward(x) * upstream)
-            p.data[i] = old - 1e-6
-            fm = np.sum(model.forward(x) * upstream)
-            p.data[i] = old
-            num = (fp - fm) / 2e-6
-            assert abs(num - p.grad[i]) <= 1e-6 * max(1.0, abs(num)), (p.name, i, num, p.grad[i])
+    for name, i, num, grad in spot_check_parameters(model, x, upstream, rng, entries=3, h=1e-6):
+        assert abs(num - grad) <= 1e-6 * max(1.0, abs(num)), (name, i, num, grad)
 
 
 def test_lenet5_seed_and_float32():
