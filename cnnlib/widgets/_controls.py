@@ -90,18 +90,23 @@ def output_area():
     return area
 
 
-def widget_root(children, controls=None, outputs=None, vertical=True):
+def widget_root(children, controls=None, outputs=None, vertical=True, redraw=None):
     """The outer box of a widget, marked ``cnnlib-widget``.
 
     ``controls`` and ``outputs`` (dicts of name -> widget) are kept as
     attributes of the box so code and tests can drive a widget by name:
     ``w.controls["stride"].value = 2`` then read ``w.outputs["figure"].value``.
+    ``redraw()``, if given, fills the outputs: it is called once now and again
+    whenever the value of one of ``controls`` changes.
     """
     w = require_ipywidgets()
     box = (w.VBox if vertical else w.HBox)(list(children))
     box.add_class(WIDGET_CLASS)
     box.controls = dict(controls or {})
     box.outputs = dict(outputs or {})
+    if redraw is not None:
+        on_change(box.controls.values(), redraw)
+        redraw()
     return box
 
 

@@ -313,11 +313,9 @@ def stacked_conv_explorer(layers=2, kernel=3, channels=64):
                       f"with C = {c.value}: the stack needs <b>{100 * r['saving']:.0f}%</b> fewer parameters "
                       f"(and multiply-adds).")
 
-    C.on_change([n, k, c], redraw)
-    redraw()
     return C.widget_root([n, C.require_ipywidgets().HBox([k, c]), figure, text],
                          controls={"layers": n, "kernel": k, "channels": c},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -417,11 +415,9 @@ def bottleneck_explorer(in_channels=192, reduce_channels=16, out_channels=32, ke
                       f"<b>{r['bottleneck_params']:,}</b> with the bottleneck: "
                       f"<b>{r['ratio']:.1f}</b> times {'less' if r['ratio'] >= 1 else 'more'} work.")
 
-    C.on_change([c_in, c_red, c_out, k], redraw)
-    redraw()
     return C.widget_root([c_in, c_red, c_out, k, figure, text],
                          controls={"in": c_in, "reduce": c_red, "out": c_out, "kernel": k},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------

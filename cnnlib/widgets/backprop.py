@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 
 from ..autodiff import Value, backward_steps, draw_graph, lecture_example, sigmoid_neuron_example
-from ._controls import dropdown, figure_html, float_slider, html_area, int_slider, on_change, widget_root
+from ._controls import dropdown, figure_html, float_slider, html_area, int_slider, widget_root
 
 __all__ = [
     "chain_rule_example",
@@ -229,8 +229,6 @@ def gate_explorer():
         lines.append(_GATE_RULES[gate.value])
         text.value = "<pre>" + html.escape("\n".join(lines)) + "</pre>"
 
-    on_change([gate, a, b, up, up2], redraw)
-    redraw()
     return widget_root([gate, a, b, up, up2, text],
                        controls={"gate": gate, "a": a, "b": b, "upstream": up, "upstream2": up2},
-                       outputs={"text": text})
+                       outputs={"text": text}, redraw=redraw)

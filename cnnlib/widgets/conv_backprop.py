@@ -188,9 +188,7 @@ def conv_backprop_explorer(x=None, w=None, pad=1):
             C.array_html(grads["dw"], fmt="{:g}", highlight=np.ones(w.shape, bool), caption="dL/dw"),
         ]) + "</div>"
 
-    C.on_change([position], update)
-    update()
     root = C.widget_root([position, formula, tables], controls={"position": position},
-                         outputs={"formula": formula, "tables": tables})
+                         outputs={"formula": formula, "tables": tables}, redraw=update)
     root.gradients = lambda: state["gradients"]
     return root

@@ -424,10 +424,8 @@ def smoothing_explorer(seed=0, n=200):
         figure.value = figure_html(fig)
         text.value = f"output length {len(smooth)} = {n} − {k} + 1; RMS error against the clean sine {error:.3f}"
 
-    on_change([width], redraw)
-    redraw()
     return widget_root([width, figure, text], controls={"width": width},
-                       outputs={"figure": figure, "text": text})
+                       outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 def channel_contributions(x, w):

@@ -182,9 +182,8 @@ def perceptron_stepper(X=None, y=None, lr=1.0):
         text.value = note + (f"<br>converged after {len(run['mistakes'])} epochs "
                              f"(mistakes per epoch: {run['mistakes']})" if k == len(steps) else "")
 
-    C.on_change([step], redraw)
-    redraw()
-    return C.widget_root([step, figure, text], controls={"step": step}, outputs={"figure": figure, "text": text})
+    return C.widget_root([step, figure, text], controls={"step": step}, outputs={"figure": figure, "text": text},
+                         redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -277,10 +276,8 @@ def activation_explorer(name="sigmoid", x0=0.0):
                       f"(the dashed tangent's slope). Through 10 such layers the local gradients "
                       f"multiply to f'<sup>10</sup> = {ten:.3g}.")
 
-    C.on_change([choice, point], redraw)
-    redraw()
     return C.widget_root([choice, point, figure, text], controls={"activation": choice, "z": point},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -412,11 +409,9 @@ def universal_approximation_explorer(target="sine", kind="ReLU", n_hidden=4):
                       f"<b>{approximation_parameters(hidden.value)}</b>; "
                       f"rms error <b>{fit['rms_error']:.4f}</b>")
 
-    C.on_change([choice, units, hidden], redraw)
-    redraw()
     return C.widget_root([choice, units, hidden, figure, text],
                          controls={"target": choice, "kind": units, "hidden": hidden},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------

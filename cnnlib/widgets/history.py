@@ -214,10 +214,8 @@ def hubel_wiesel_explorer(preferred=0.0, size=21, kernel_size=7):
                       f"simple cell <b>{responses['simple'] / best:.2f}</b>, "
                       f"complex cell <b>{responses['complex'] / best:.2f}</b> of the best response")
 
-    C.on_change([angle, offset], redraw)
-    redraw()
     return C.widget_root([angle, offset, figure, text], controls={"angle": angle, "offset": offset},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -337,10 +335,8 @@ def pooling_shift_explorer(image, kernel, pools=(1, 2, 4, 7, 14)):
         text.value = (f"cosine similarity to the original: pixels <b>{pixels:.2f}</b>, "
                       f"this representation <b>{rep:.2f}</b>")
 
-    C.on_change([shift, pool], redraw)
-    redraw()
     return C.widget_root([shift, pool, figure, text], controls={"shift": shift, "pool": pool},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------

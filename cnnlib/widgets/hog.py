@@ -219,10 +219,8 @@ def hog_explorer(images=None, pixels_per_cell=4, orientations=9, cells_per_block
             f" x {block.value * block.value} x {bins.value} = <b>{view['length']}</b>"
         )
 
-    C.on_change([image, cell, bins, block], update)
-    update()
     controls = {"image": image, "pixels_per_cell": cell, "orientations": bins, "cells_per_block": block}
     root = C.widget_root([image, cell, bins, block, summary, figure], controls=controls,
-                         outputs={"figure": figure, "summary": summary})
+                         outputs={"figure": figure, "summary": summary}, redraw=update)
     root.view = lambda: state.get("view")
     return root

@@ -289,8 +289,13 @@ def fgsm_example(model, x, y, eps):
 
     Parameters
     ----------
+    model : cnnlib.nn.Sequential or list of modules
     x : ndarray, shape (C, H, W)
+        One image, pixels in [0, 1].
     y : int
+        Its true class.
+    eps : float
+        The FGSM step per pixel (:func:`fgsm`).
 
     Returns
     -------
@@ -369,7 +374,5 @@ def fgsm_explorer(model, images, labels, class_names=None, eps=0.1, max_eps=0.3)
                       f"{name(view['adv_pred'])} ({verdict}). Loss {view['loss']:.3f} -> {view['adv_loss']:.3f}; "
                       f"every pixel moved by at most {eps_slider.value:.2f} of the 0-1 range.")
 
-    C.on_change([eps_slider, index], redraw)
-    redraw()
     return C.widget_root([eps_slider, index, figure, text], controls={"eps": eps_slider, "image": index},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)

@@ -10,7 +10,7 @@ import html
 import numpy as np
 
 from ..pool import avgpool2d_forward, l2pool2d_forward, maxpool2d_forward, pool_output_size
-from ._controls import array_html, dropdown, figure_html, html_area, int_slider, on_change, widget_root
+from ._controls import array_html, dropdown, figure_html, html_area, int_slider, widget_root
 
 __all__ = [
     "LECTURE_EXAMPLE",
@@ -157,12 +157,10 @@ def pooling_explorer(image="lecture 4x4"):
                       + array_html(view["window"], caption="window")
                       + (array_html(view["output"], caption="pooled output") if view["output"].size <= 49 else ""))
 
-    on_change([image_choice, mode, size, stride, position], redraw)
-    redraw()
     return widget_root([image_choice, mode, size, stride, position, figure, text],
                        controls={"image": image_choice, "mode": mode, "size": size, "stride": stride,
                                  "position": position},
-                       outputs={"figure": figure, "text": text})
+                       outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 def receptive_field(layers):
@@ -230,8 +228,6 @@ def receptive_field_explorer():
         text.value = ("<table><tr><th>after layer</th><th>receptive field</th><th>jump</th></tr>"
                       f"{rows}</table>")
 
-    on_change([kernel, stride, depth], redraw)
-    redraw()
     return widget_root([kernel, stride, depth, figure, text],
                        controls={"kernel": kernel, "stride": stride, "depth": depth},
-                       outputs={"figure": figure, "text": text})
+                       outputs={"figure": figure, "text": text}, redraw=redraw)

@@ -183,11 +183,9 @@ def init_explorer(init="He", activation="ReLU", depth=10, width=256):
                       f"so after {n} layers std(z) ≈ {stats['gain'] ** (n / 2):.3g} × std(z<sub>1</sub>). "
                       f"Measured std of z at layer {n}: <b>{last:.3g}</b>.")
 
-    C.on_change([init_choice, act_choice, depth_slider], redraw)
-    redraw()
     return C.widget_root([C.require_ipywidgets().HBox([init_choice, act_choice]), depth_slider, figure, text],
                          controls={"init": init_choice, "activation": act_choice, "depth": depth_slider},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -461,11 +459,9 @@ def schedule_explorer(total_steps=300, lr0=0.1):
         text.value = (f"mean learning rate over the run <b>{lrs.mean():.4f}</b> "
                       f"(lr<sub>0</sub> = {lr0}); last step <b>{lrs[-1]:.4f}</b>")
 
-    C.on_change([kind, gamma, warmup], redraw)
-    redraw()
     return C.widget_root([kind, gamma, warmup, figure, text],
                          controls={"schedule": kind, "gamma": gamma, "warmup": warmup},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------
@@ -568,10 +564,8 @@ def optimizer_path_explorer(lr=0.05, steps=40):
         text.value = (f"loss after {n_steps.value} steps at lr = {rate.value:.2f}: " + "; ".join(rows)
                       + ". Plain SGD diverges along w1 once lr > 2/20 = 0.1.")
 
-    C.on_change([rate, n_steps], redraw)
-    redraw()
     return C.widget_root([rate, n_steps, figure, text], controls={"lr": rate, "steps": n_steps},
-                         outputs={"figure": figure, "text": text})
+                         outputs={"figure": figure, "text": text}, redraw=redraw)
 
 
 # --------------------------------------------------------------------------

@@ -311,9 +311,7 @@ def feature_map_explorer(model, images, labels, layers=("input", "C1", "relu1", 
                          + ", ".join(f"{c}: {s:.1f}" for c, s in enumerate(scores)))
         figure.value = C.figure_html(_feature_figure(model, images[k], int(labels[k]), prediction, layers))
 
-    C.on_change([index], update)
-    update()
     root = C.widget_root([index, summary, figure], controls={"index": index},
-                         outputs={"figure": figure, "summary": summary})
+                         outputs={"figure": figure, "summary": summary}, redraw=update)
     root.prediction = lambda: state["prediction"]
     return root
