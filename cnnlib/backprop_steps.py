@@ -9,6 +9,10 @@ hand-worked examples. Also importable from :mod:`cnnlib.autodiff`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotations: cnnlib.autodiff imports this module
+    from .autodiff import Value
 
 __all__ = ["BackwardStep", "ChildGradient", "backward_steps"]
 
@@ -117,7 +121,7 @@ def backward_steps(root):
     Parameters
     ----------
     root : Value
-        The output of the graph.
+        The output of the graph; its own gradient is 1, the start of the pass.
 
     Returns
     -------

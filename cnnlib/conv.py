@@ -344,9 +344,9 @@ def conv2d_forward(x, w, b, stride=1, pad=0):
     b : array_like, shape (F,), or None
         One bias per filter; None for a layer without bias.
     stride : int or (int, int)
-        Step between windows (rows, cols), >= 1.
+        Step ``(SH, SW)`` between windows, >= 1; an int is used for both.
     pad : int or (int, int)
-        Zeros added on each side (rows, cols), >= 0.
+        Zeros ``(PH, PW)`` added above and below, left and right, >= 0.
 
     Returns
     -------

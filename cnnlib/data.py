@@ -398,13 +398,10 @@ def batch_iterator(X, y, batch_size=64, shuffle=True, seed=0, drop_last=False):
 
     Parameters
     ----------
-    X : array_like, shape (N, ...)
-    y : array_like, shape (N,)
-    batch_size : int
-    shuffle : bool
-    seed : int or None
-    drop_last : bool
-        Skip a last batch smaller than ``batch_size``.
+    X, y : array_like, shapes (N, ...) and (N,)
+        Samples and their labels; a batch takes the same rows of both.
+    batch_size, shuffle, seed, drop_last
+        As in :class:`BatchIterator`.
 
     Returns
     -------

@@ -9,16 +9,7 @@ from .batchnorm import (  # noqa: F401
     batchnorm_forward,
     batchnorm_forward_reference,
 )
-from .conv import (  # noqa: F401
-    conv2d_backward,
-    conv2d_backward_reference,
-    conv2d_forward,
-    conv2d_forward_reference,
-    conv_output_size,
-    convolve2d,
-    correlate2d,
-    correlate2d_reference,
-)
+from .conv import *  # noqa: F401,F403
 from .dropout import dropout_backward, dropout_forward  # noqa: F401
 from .linear import linear_backward, linear_forward  # noqa: F401
 from .losses import *  # noqa: F401,F403

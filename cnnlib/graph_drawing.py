@@ -139,7 +139,7 @@ def _layout(root, nodes, show_grad, grads, fontsize, rankdir):
 
     # long edges pass through invisible dummy elements, one per skipped layer
     paths = []
-    for k, (src, dst, m) in enumerate(edges):
+    for k, (src, dst, _) in enumerate(edges):
         path = [src]
         for j in range(layer[src] + 1, layer[dst]):
             key = ("d", k, j)

@@ -129,7 +129,8 @@ def image_gradients(image):
     References
     ----------
     Dalal, N. and Triggs, B. (2005). Histograms of Oriented Gradients for
-    Human Detection. CVPR 2005, pp. 886-893, doi:10.1109/CVPR.2005.177.
+    Human Detection. CVPR 2005, sec. 6.2 (gradient computation: the plain
+    [-1, 0, 1] mask without smoothing works best).
 
     Examples
     --------
@@ -223,7 +224,7 @@ def _unsigned_degrees(angle):
 # 2. cell histograms
 # --------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _division_is_exact(orientations, span=64):
     """True if ``floor(angle / width)`` follows the edges ``k * width`` for every angle.
 
