@@ -201,7 +201,7 @@ OPS = {
 def test_op_gradient_matches_central_differences(name):
     build, sample = OPS[name]
     rng = np.random.default_rng(RNG_SEED)
-    for trial in range(5):
+    for _ in range(5):
         point = sample(rng)
         check_against_finite_differences(build, point, f"{name} at {point}")
 
@@ -475,7 +475,8 @@ def test_draw_graph_highlight_grads_and_options(plt, tmp_path):
     ax = draw_graph(loss, highlight=h1)
     ax.figure.savefig(tmp_path / "net.png", dpi=60)
     assert _boxes_overlap(ax) is None
-    red = [t for t in ax.texts if t.get_bbox_patch().get_edgecolor()[:3] == pytest.approx((0.839, 0.153, 0.157), abs=0.01)]
+    highlight = pytest.approx((0.839, 0.153, 0.157), abs=0.01)
+    red = [t for t in ax.texts if t.get_bbox_patch().get_edgecolor()[:3] == highlight]
     assert len(red) == 2  # the highlighted box and its op circle
 
     steps = backward_steps(loss)

@@ -41,7 +41,7 @@ def test_recipe_batches_visit_every_example_once_per_epoch_and_repeat_with_the_s
     for epoch in (1, 2, 3):
         seen = np.concatenate([yb for e, _, yb in batches if e == epoch])
         assert sorted(seen) == list(range(10))
-        for e, xb, yb in batches:
-            np.testing.assert_array_equal(xb[:, 0, 0, 0], yb + 1)   # images stay with their labels
+    for _, xb, yb in batches:
+        np.testing.assert_array_equal(xb[:, 0, 0, 0], yb + 1)   # images stay with their labels
     again = list(recipe_batches(X, y, epochs=3, batch_size=4, max_shift=0, seed=1))
     assert all(np.array_equal(a[2], b[2]) for a, b in zip(batches, again))

@@ -5,7 +5,7 @@ import pytest
 
 from cnnlib import functional as F
 from cnnlib import nn
-from cnnlib.gradcheck import check_module_gradients, numerical_gradient_array, rel_error
+from cnnlib.gradcheck import check_module_gradients, numerical_gradient_array, rel_error, spot_check_parameters
 from cnnlib.models import resnet_mini, vgg_mini
 
 
@@ -17,6 +17,20 @@ def _randomize_batchnorm(bn, rng):
     bn.running_mean[...] = rng.standard_normal(c)
     bn.running_var[...] = rng.uniform(0.5, 2.0, c)
     return bn
+
+
+def _forward_backward_against_torch(ours, theirs, x, upstream, torch, rtol_out, rtol_dx):
+    """Zero the gradients of our module and its PyTorch twin, run one forward and
+    backward pass through both, and check that the outputs and ``dx`` agree."""
+    ours.zero_grad()
+    theirs.zero_grad()
+    out = ours.forward(x)
+    dx = ours.backward(upstream)
+    tx = torch.from_numpy(x).requires_grad_()
+    tout = theirs(tx)
+    tout.backward(torch.from_numpy(upstream))
+    np.testing.assert_allclose(out, tout.detach().numpy(), rtol=rtol_out, atol=1e-10)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=rtol_dx, atol=1e-10)
 
 
 # ---------------------------------------------------------------------------
@@ -151,15 +165,7 @@ def test_batchnorm_matches_pytorch_over_several_steps(kind, shape, momentum, eps
         theirs.bias.copy_(torch.from_numpy(ours.bias.data))
 
     def step(x, upstream):
-        ours.zero_grad()
-        theirs.zero_grad()
-        out = ours.forward(x)
-        dx = ours.backward(upstream)
-        tx = torch.from_numpy(x).requires_grad_()
-        tout = theirs(tx)
-        tout.backward(torch.from_numpy(upstream))
-        np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+        _forward_backward_against_torch(ours, theirs, x, upstream, torch, rtol_out=1e-10, rtol_dx=1e-8)
         np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-8, atol=1e-10)
         np.testing.assert_allclose(ours.running_mean, theirs.running_mean.numpy(), rtol=1e-12, atol=1e-14)
@@ -455,17 +461,8 @@ def test_small_models_gradients_spot_checked(make, training, rng):
         return model.forward(np.concatenate([first, x[1:]]))
 
     assert rel_error(dx[:1], numerical_gradient_array(f, x[:1].copy(), upstream, h=1e-6)) < 1e-5
-    for p in model.parameters():
-        for idx in rng.choice(p.data.size, size=min(3, p.data.size), replace=False):
-            i = np.unravel_index(idx, p.data.shape)
-            old = p.data[i]
-            p.data[i] = old + 1e-6
-            fp = np.sum(model.forward(x) * upstream)
-            p.data[i] = old - 1e-6
-            fm = np.sum(model.forward(x) * upstream)
-            p.data[i] = old
-            num = (fp - fm) / 2e-6
-            assert abs(num - p.grad[i]) <= 1e-6 * max(1.0, abs(num)), (p.name, i, num, p.grad[i])
+    for name, i, num, grad in spot_check_parameters(model, x, upstream, rng, entries=3, h=1e-6):
+        assert abs(num - grad) <= 1e-6 * max(1.0, abs(num)), (name, i, num, grad)
 
 
 @pytest.mark.parametrize("make", [vgg_mini, resnet_mini])
@@ -568,15 +565,7 @@ def test_small_models_match_pytorch_in_training_and_evaluation(make, rng):
         net.train(training)
         x = rng.standard_normal((6, 1, 28, 28))
         upstream = rng.standard_normal((6, 10))
-        model.zero_grad()
-        net.zero_grad()
-        out = model.forward(x)
-        dx = model.backward(upstream)
-        tx = torch.from_numpy(x).requires_grad_()
-        tout = net(tx)
-        tout.backward(torch.from_numpy(upstream))
-        np.testing.assert_allclose(out, tout.detach().numpy(), rtol=1e-8, atol=1e-10)
-        np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-7, atol=1e-10)
+        _forward_backward_against_torch(model, net, x, upstream, torch, rtol_out=1e-8, rtol_dx=1e-7)
         for m in layers_with_params:
             t = m._torch_twin
             np.testing.assert_allclose(m.weight.grad, t.weight.grad.numpy(), rtol=1e-7, atol=1e-10,

@@ -163,24 +163,31 @@ def test_alexnet_table():
     assert total == 62_378_344  # the usual "62.3 million" of single-tower AlexNet
 
 
-def test_parse_layers_and_errors():
+def test_parse_layers():
     layers = arch.parse_layers("C1: conv 6 5 stride=2 pad=1  # comment\n\nmaxpool 3\nflatten\nlinear 10")
     assert layers[0] == {"name": "C1", "kind": "conv", "out": 6, "kernel": 5, "stride": 2, "pad": 1}
     assert layers[1] == {"name": "maxpool2", "kind": "maxpool", "kernel": 3, "stride": 3}
-    with pytest.raises(ValueError, match="line 1: unknown layer 'dense'"):
-        arch.parse_layers("dense 10")
-    with pytest.raises(ValueError, match="'conv' needs 2 number"):
-        arch.parse_layers("conv 6")
-    with pytest.raises(ValueError, match="cannot read 'stride=x'"):
-        arch.parse_layers("maxpool 2 stride=x")
-    with pytest.raises(ValueError, match="no layers"):
-        arch.parse_layers("# nothing\n")
-    with pytest.raises(ValueError, match="put 'flatten' before it"):
-        arch.shape_table("conv 4 3\nlinear 10", (1, 8, 8))
-    with pytest.raises(ValueError, match="layer conv2 .* does not fit its input"):
-        arch.shape_table("conv 4 3\nconv 4 7", (1, 8, 8))
-    with pytest.raises(ValueError, match="needs an image"):
-        arch.shape_table("flatten\nconv 4 3", (1, 8, 8))
+
+
+@pytest.mark.parametrize("layers, message", [
+    ("dense 10", "line 1: unknown layer 'dense'"),
+    ("conv 6", "'conv' needs 2 number"),
+    ("maxpool 2 stride=x", "cannot read 'stride=x'"),
+    ("# nothing\n", "no layers"),
+])
+def test_parse_layers_errors(layers, message):
+    with pytest.raises(ValueError, match=message):
+        arch.parse_layers(layers)
+
+
+@pytest.mark.parametrize("layers, message", [
+    ("conv 4 3\nlinear 10", "put 'flatten' before it"),
+    ("conv 4 3\nconv 4 7", "layer conv2 .* does not fit its input"),
+    ("flatten\nconv 4 3", "needs an image"),
+])
+def test_shape_table_errors(layers, message):
+    with pytest.raises(ValueError, match=message):
+        arch.shape_table(layers, (1, 8, 8))
 
 
 def test_architecture_explorer_controls():
