@@ -132,9 +132,12 @@ def _windows(out_shape, size, stride):
 
 
 def _pool_reference(x, size, stride, pool_window, func):
-    """The forward loop of the slide: ``out[n,c,i,j] = pool_window(x[n,c]`` over ``R_ij)``.
+    """The forward loop of the slide: ``out[n,c,i,j] = pool_window(window R_ij of x[n,c])``.
 
-    Returns ``out`` and the cache ``(x, size, stride)`` of the ``*_reference`` versions.
+    ``pool_window`` maps a (KH, KW) window to one number (``np.max``,
+    ``np.mean``, :func:`_euclidean_norm`); ``func`` names the caller in error
+    messages. Returns ``out`` and the cache ``(x, size, stride)`` of the
+    ``*_reference`` versions.
     """
     x, size, stride, out_size = pool_input(x, size, stride, func)
     out = np.zeros(x.shape[:2] + out_size, dtype=x.dtype)
