@@ -102,8 +102,6 @@ class Worker:
         except (EOFError, OSError) as error:
             raise WorkerLost("the grading process died while it graded this submission; "
                              "please tell the instructor") from error
-        except WorkerLost:
-            raise
         finally:
             if not self.alive():
                 kill_marked(job["mark"])
@@ -113,8 +111,9 @@ class Worker:
 
     def kill(self, job_mark: str | None = None) -> None:
         """The worker, its process group and every process carrying its or the job's mark."""
-        kill_group(self.process.pid)
-        self.process.wait()
+        if self.process.poll() is None:  # once reaped, its id may belong to another process
+            kill_group(self.process.pid)
+            self.process.wait()
         kill_marked(self.mark)
         if job_mark:
             kill_marked(job_mark)
