@@ -22,6 +22,7 @@ nbgrader does the work (``generate_assignment``, ``validate``, ``autograde``,
 - :mod:`autograder.rules`    what an answer must not use, enforced in the sandbox
 - :mod:`autograder.samples`  sample submissions built from ``variants.py``
 - :mod:`autograder.demo`     release everything and grade every sample
+- :mod:`autograder.cli`      the command line; :mod:`autograder.runs` a run's options, isolation, run.json
 
 Command line: ``python -m autograder release|grade|demo|export`` and
 ``python -m autograder.samples build|check``.

@@ -351,7 +351,7 @@ def weakest_mode(workers: dict[str, dict]) -> str:
 
 
 def choose_isolation(args) -> str | None:
-    """As ``__main__.choose_isolation`` for a cluster run: the workers' sandboxes, not this
+    """As ``runs.choose_isolation`` for a cluster run: the workers' sandboxes, not this
     machine's (no student code runs here). None: refused, with a message."""
     import sys
 

@@ -25,12 +25,11 @@ from autograder.gradebook import record
 from autograder.grading import Batch, grade_batches
 from autograder.release import release, summary
 from autograder.report import write_report
+from autograder.runs import choose_isolation, limits_of, write_run_info
 from autograder.samples import load_manifest
 
 
 def demo(args) -> int:
-    from autograder.__main__ import choose_isolation, limits_of, write_run_info
-
     start = time.monotonic()
     samples = Path(getattr(args, "samples", SAMPLES_DIR))
     # only the bundled samples may run without a sandbox (with a notice)
@@ -65,7 +64,8 @@ def demo(args) -> int:
     print(gradebook_table(batches))
     write_gradebook(batches, out / "gradebook.csv")
 
-    mismatches = [m for batch in batches for m in compare_with_manifest(batch, load_manifest(batch.assignment, samples))]
+    mismatches = [m for batch in batches
+                  for m in compare_with_manifest(batch, load_manifest(batch.assignment, samples))]
     print("\n== comparison with the manifests")
     if mismatches:
         print("\n".join(f"MISMATCH {m}" for m in mismatches))

@@ -6,7 +6,7 @@ written. It reads two files only:
 
 - ``OUT/results.json`` (:func:`autograder.grading.results_data`): scores,
   messages and seconds of every student;
-- ``OUT/run.json`` (``autograder.__main__.write_run_info``): the isolation and
+- ``OUT/run.json`` (``autograder.runs.write_run_info``): the isolation and
   limits of the run (``demo`` writes one for all assignments, in ``OUT``'s parent).
 
 The page, top to bottom: the score histogram; each question's pass rate (full

@@ -261,7 +261,7 @@ def test_manual_grades_survive_regrading_and_reach_the_exports(tmp_path):
 
 
 def test_export_says_when_the_course_has_no_grades(tmp_path, capsys):
-    from autograder.__main__ import main
+    from autograder.cli import main
 
     assert main(["export", "csv", ASSIGNMENT, "--course", str(tmp_path / "course"),
                  "--out", str(tmp_path / "final.csv")]) == 2
