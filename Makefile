@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo train-demo test test-fast lab notebooks bench bench-grading clean
+.PHONY: demo train-demo test test-fast lint lab notebooks bench bench-grading clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ demo: $(STAMP)
 train-demo: $(STAMP)
 	$(BIN)/python -m cnnlib.demo
 
+# ruff's rules are in pyproject.toml; the lint runs first because it takes a second
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 BENCH_STAMP := $(VENV)/.installed-bench
 

@@ -178,7 +178,8 @@ def grading_environment(course_root: Path, job: str) -> dict[str, str]:
     """
     env = dict(os.environ)
     private = course_root / ".jupyter"
-    env["JUPYTER_PATH"] = os.pathsep.join([str(course_root)] + [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p])
+    others = [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    env["JUPYTER_PATH"] = os.pathsep.join([str(course_root)] + others)
     env["JUPYTER_CONFIG_DIR"] = str(private / "config")
     env["JUPYTER_RUNTIME_DIR"] = str(private / "runtime")
     env["IPYTHONDIR"] = str(private / "ipython")

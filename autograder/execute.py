@@ -179,7 +179,8 @@ class GuardedExecute(Execute):
             try:
                 return super().preprocess(copy.deepcopy(original), resources, km)
             except KernelLost as lost:
-                self.log.warning("Cell %d: %s; running the notebook again without it", lost.index, lost.output["evalue"])
+                self.log.warning("Cell %d: %s; running the notebook again without it", lost.index,
+                                 lost.output["evalue"])
                 self._lost[lost.index] = lost.output
             finally:
                 if self._checker is not None:
@@ -331,7 +332,8 @@ class GuardedExecute(Execute):
         timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs)
         if timed_out and cut_by_notebook:
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(
-                "NotebookTimeoutError", f"the notebook's {self.notebook_timeout:g} s time limit ran out during this cell")]
+                "NotebookTimeoutError",
+                f"the notebook's {self.notebook_timeout:g} s time limit ran out during this cell")]
         if test and not await self._alive():
             return self._lose(cell, cell_index, "KernelDied", "the Python kernel died while this test ran your code "
                               "(os._exit, exit(), a crash, a signal or too much memory)")
@@ -417,8 +419,9 @@ class GuardedExecute(Execute):
         if cell_bytes > self.cell_output_limit or self._output_bytes + size > self.notebook_output_limit:
             if cell_index not in self._truncated:
                 # the cell is stopped (interrupted) and fails, like a cell that runs out of time
-                self._truncated[cell_index] = ("a cell", self.cell_output_limit) if cell_bytes > self.cell_output_limit \
-                    else ("the whole notebook", self.notebook_output_limit)
+                self._truncated[cell_index] = (("a cell", self.cell_output_limit)
+                                               if cell_bytes > self.cell_output_limit
+                                               else ("the whole notebook", self.notebook_output_limit))
                 self._interrupt = asyncio.ensure_future(ensure_async(self.km.interrupt_kernel()))
             return None
         self._cell_bytes[cell_index] = cell_bytes

@@ -51,26 +51,35 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import nbformat
-from tqdm import tqdm
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import ClearHiddenTests
+from tqdm import tqdm
 
 from autograder import execute, rules, worker
 from autograder.course import Course, copy_assignment, notebook_names, write_config
-from autograder.feedback import (MAX_FEEDBACK_BYTES, MAX_MESSAGE, cut, error_message, find_leaks, name_questions,
-                                 notebook_lines, notice_html, secret_lines)
+from autograder.feedback import (
+    MAX_FEEDBACK_BYTES,
+    cut,
+    error_message,
+    find_leaks,
+    name_questions,
+    notebook_lines,
+    notice_html,
+    secret_lines,
+)
 from autograder.intake import cell_remarks, intake, read_notebook, sanitize_ids  # noqa: F401 (part of this module's API)
-from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT, c as course_config
-from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
+from autograder.nbgrader_config import CELL_TIMEOUT, NOTEBOOK_TIMEOUT
+from autograder.nbgrader_config import c as course_config
 from autograder.release import last_error
+from autograder.sandbox import DISK_LIMIT, MEMORY_LIMIT, PROCESS_LIMIT
 from autograder.worker import nbgrader_step
 
 STARTUP_ALLOWANCE = 120  # s on top of the notebooks' limits before a grading worker is killed
@@ -431,7 +440,8 @@ def publish_feedback(assignment: Assignment, nb: str, root: Path, student: str, 
     elif problem is None and html_file.exists():
         text = html_file.read_text(encoding="utf-8", errors="replace")
         # a line the student wrote may be shown back to them, even if a hidden test has it too
-        written = notebook_lines(nbformat.read(root / "submitted" / student / assignment.name / f"{nb}.ipynb", as_version=4))
+        submitted = root / "submitted" / student / assignment.name / f"{nb}.ipynb"
+        written = notebook_lines(nbformat.read(submitted, as_version=4))
         leaks = find_leaks(text, [line for line in assignment.secrets if line not in written])
         if not leaks:
             auto = [q for q in questions if q.grade_id in cells and q.score is not None]

@@ -18,8 +18,14 @@ except NameError:  # imported as a module
     c = Config()
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades, IgnorePattern,  # noqa: E402
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
 from autograder.execute import GuardedExecute  # noqa: E402
 from autograder.feedback import ClearHiddenTestsFromFeedback, LimitFeedbackPage, ReduceTracebacks  # noqa: E402

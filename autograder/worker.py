@@ -276,8 +276,10 @@ def serve(connection: Connection) -> int:
     from nbconvert.exporters import HTMLExporter  # noqa: F401  (imported now, not for the first student)
     from nbgrader.converters import Autograde, GenerateFeedback  # noqa: F401
 
-    from autograder import grading
-    from autograder import nbgrader_config  # noqa: F401  (the preprocessors the config names)
+    from autograder import (
+        grading,
+        nbgrader_config,  # noqa: F401  (the preprocessors the config names)
+    )
 
     connection.send("ready")
     while True:

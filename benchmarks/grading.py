@@ -57,7 +57,7 @@ def nbgrader(course: Path, *args: str) -> float:
 
 
 def load() -> str:
-    return "load %.1f" % os.getloadavg()[0]
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def cpu_seconds() -> float:

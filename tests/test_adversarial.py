@@ -51,11 +51,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder import samples as samples_module
 from autograder.feedback import find_leaks, secret_lines, solution_only_lines
+from autograder.gradebook import gradebook_id
+from autograder.nbgrader_config import c as course_config
 
 SET = "adversarial"
 FOLDER = SAMPLES_DIR / SET
@@ -65,6 +68,7 @@ SOURCE = ASSIGNMENTS_DIR / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
 CELL_TIMEOUT = 15  # s: every cell of parameter_counting runs in well under a second
 NOTEBOOK_TIMEOUT = 240  # s for one notebook, the kernel's start-up and a few limits hit included
 HONEST = ("reference", "reference_again")
+RECORDED = ("gradebook.db", "submitted/", "autograded/")  # what grade records in the course for formgrader
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "feedback"
 # A process left behind by the run: it carries the run's mark in its environment, works
 # in the run's folders, names them, or is the adversarial child that clears its
@@ -439,10 +443,24 @@ def test_nothing_outside_the_sandbox_was_reached(batch):
 
 @pytest.mark.slow
 def test_grader_files_are_untouched(batch):
+    """Sources, release and config are byte-identical; what changed is only what ``grade``
+    records for formgrader, and the gradebook holds exactly the grader's scores."""
     changed = {k for k in set(batch["course_before"]) | set(batch["course_after"])
                if batch["course_before"].get(k) != batch["course_after"].get(k)}
-    assert not changed, f"course files changed by grading: {sorted(changed)}"
+    unexpected = sorted(k for k in changed if not k.startswith(RECORDED))
+    assert not unexpected, f"course files changed by grading: {unexpected}"
     assert batch["submissions_before"] == batch["submissions_after"], "a submission was changed by grading"
+    course = batch["root"] / "course"
+    assert not [p for p in course.rglob("*") if p.is_symlink()], "a link reached the course folder"
+    scores = {(r["student_id"], r["grade_id"]): float(r["score"]) for r in read_csv(batch["out"] / "questions.csv")
+              if r["score"] != ""}
+    recorded = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_config.CourseDirectory.course_id) as gb:
+        for student in {s for s, _ in scores}:
+            submission = gb.find_submission(ASSIGNMENT, gradebook_id(student))
+            for nb in submission.notebooks:
+                recorded.update({(student, g.name): g.auto_score for g in nb.grades if (student, g.name) in scores})
+    assert recorded == scores
 
 
 @pytest.mark.slow
@@ -494,7 +512,9 @@ def small_batch(tmp_path, students, *extra, mode):
     assert proc.stdout.startswith(f"isolation: {mode}"), proc.stdout[:300]
     problems = manifest_problems(tmp_path / "out", {s: manifest()["students"][s] for s in students})
     assert not problems, "\n".join(problems)
-    assert digest(tmp_path / "course") == course_before
+    after = digest(tmp_path / "course")
+    assert {k: v for k, v in after.items() if not k.startswith(RECORDED)} == \
+           {k: v for k, v in course_before.items() if not k.startswith(RECORDED)}
     assert not processes_of_run(processes_before, tmp_path, mark)
     return watched
 

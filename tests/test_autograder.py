@@ -26,8 +26,16 @@ from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
 from autograder import samples as samples_module
 from autograder.course import find_assignments
 from autograder.demo import compare_with_manifest, gradebook_table
-from autograder.feedback import (ReduceTracebacks, find_leaks, hidden_test_lines, notebook_lines, notice_html,
-                                 secret_lines, solution_lines, solution_only_lines)
+from autograder.feedback import (
+    ReduceTracebacks,
+    find_leaks,
+    hidden_test_lines,
+    notebook_lines,
+    notice_html,
+    secret_lines,
+    solution_lines,
+    solution_only_lines,
+)
 from autograder.grading import Batch, GradedCell, Question, StudentResult, cell_remarks, read_notebook
 from autograder.release import validator_blocks
 
@@ -198,7 +206,8 @@ def test_feedback_summary_names_each_question():
     assert 'Test cell <code>test_add</code></a> (Score: 2 / 2)' in named
     assert 'Written response <code>essay</code></a> (not graded yet, up to 1)' in named
     remarked = name_questions(page, 2.0, 2.0, set(), {"test_add": "this test cell was changed <here>"})
-    assert "(Score: 2 / 2) <strong" in remarked and "Note from the grader: this test cell was changed &lt;here&gt;" in remarked
+    assert "(Score: 2 / 2) <strong" in remarked
+    assert "Note from the grader: this test cell was changed &lt;here&gt;" in remarked
 
 
 def test_notice_page_lists_every_question():
@@ -435,7 +444,8 @@ def test_one_worker_grades_like_two(fixture_graded, fixture_submissions, tmp_pat
         shutil.copytree(fixture_submissions / student, subset / student)
     run_cli("grade", FIXTURE, subset, "--out", tmp_path / "out", "--course", tmp_path / "course",
             "--assignments", FIXTURE_ASSIGNMENTS, "--timeout", CELL_TIMEOUT, "--workers", 1, cwd=tmp_path)
-    two = [row for row in read_csv(fixture_graded[0] / "out" / "questions.csv") if row["student_id"] in os.listdir(subset)]
+    two = [row for row in read_csv(fixture_graded[0] / "out" / "questions.csv")
+           if row["student_id"] in os.listdir(subset)]
     assert read_csv(tmp_path / "out" / "questions.csv") == two
 
 
