@@ -55,7 +55,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab
 
 # Rebuild every lecture and assignment notebook from its Python source (course_tools/notebooks.py);
-# tests/test_notebook_builder.py checks that the committed notebooks equal a fresh build.
+# tests/notebooks/test_notebook_builder.py checks that the committed notebooks equal a fresh build.
 notebooks: $(STAMP)
 	$(BIN)/python -m course_tools.notebooks
 

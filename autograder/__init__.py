@@ -33,7 +33,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 ASSIGNMENTS_DIR = REPO_DIR / "assignments"
-SAMPLES_DIR = PACKAGE_DIR / "samples"
+SAMPLES_DIR = REPO_DIR / "samples"  # data, not code: generated notebooks beside their variants.py
 
 # The course's assignments in teaching order (other folders follow, sorted).
 COURSE_ASSIGNMENTS = ("hog_features", "parameter_counting", "conv_backprop", "lenet_training")

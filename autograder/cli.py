@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_argument("assignment", nargs="*", help="assignment ids (default: all)")
     sub.add_argument("--out", type=Path, default=Path("demo-out"), help="output folder (default: ./demo-out)")
     sub.add_argument("--samples", type=Path, default=SAMPLES_DIR,
-                     help="sample submissions, <id>/<student>/ and <id>/manifest.json (default: autograder/samples)")
+                     help="sample submissions, <id>/<student>/ and <id>/manifest.json "
+                          "(default: the repository's samples/)")
     common(sub)
     limits(sub)
 

@@ -2,7 +2,7 @@
 
 1. release every assignment (validate the source, generate the student version,
    validate that) into the course folder;
-2. grade every sample submission of every assignment (``autograder/samples/``),
+2. grade every sample submission of every assignment (``samples/``),
    all in one pool of workers;
 3. print the gradebook (student x assignment);
 4. compare every per-question score (and expected feedback words) with the

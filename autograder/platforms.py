@@ -74,7 +74,7 @@ class PlatformError(RuntimeError):
 def bundle_course(assignment: str, assignments_dir: Path, target: Path) -> Path:
     """Copy the course package and ``assignment``'s source to ``target`` (a new folder).
 
-    The sample submissions (``autograder/samples/``, solutions among them) and the
+    The sample submissions (``samples/`` beside the package, solutions among them) and the
     notebook generators stay behind; the source notebooks, solutions and hidden tests
     included, are what the grader needs and go only where students cannot read them.
     """
@@ -90,16 +90,9 @@ def bundle_course(assignment: str, assignments_dir: Path, target: Path) -> Path:
     for name in PACKAGE_FILES:
         shutil.copyfile(REPO_DIR / name, target / name)
     shutil.copytree(REPO_DIR / "cnnlib", target / "cnnlib", ignore=shutil.ignore_patterns(*LEFT_OUT))
-    shutil.copytree(PACKAGE_DIR, target / "autograder", ignore=_package_filter)
+    shutil.copytree(PACKAGE_DIR, target / "autograder", ignore=shutil.ignore_patterns(*LEFT_OUT))
     copy_assignment(Path(assignments_dir) / assignment, target / "assignments" / assignment)
     return target
-
-
-def _package_filter(folder: str, names: list[str]) -> set[str]:
-    left = set(shutil.ignore_patterns(*LEFT_OUT)(folder, names))
-    if Path(folder).resolve() == PACKAGE_DIR:
-        left.add("samples")  # sample submissions include the reference solutions
-    return left
 
 
 def platform_timeout(notebook_timeout: float) -> int:

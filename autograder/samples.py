@@ -3,10 +3,10 @@
     python -m autograder.samples build [ASSIGNMENT|SET...]   rewrite the samples
     python -m autograder.samples check [ASSIGNMENT|SET...]   exit 1 if a committed sample is stale
 
-For each assignment with ``autograder/samples/<id>/variants.py`` it writes
-``autograder/samples/<id>/<student>/<id>.ipynb`` (plus any ``files``) for every
-variant and ``autograder/samples/<id>/manifest.json``; see
-``autograder/samples/README.md`` for the format. A sample is made in this order:
+For each assignment with ``samples/<id>/variants.py`` it writes
+``samples/<id>/<student>/<id>.ipynb`` (plus any ``files``) for every
+variant and ``samples/<id>/manifest.json``; see
+``samples/README.md`` for the format. A sample is made in this order:
 
 1. the student version: nbgrader's ``LockCells``, ``ClearSolutions``,
    ``ClearOutput``, ``ClearHiddenTests``, ``ClearMarkScheme`` and
@@ -155,7 +155,7 @@ def load_variants(path: Path) -> dict:
 def load_sample_set(path: Path) -> tuple[str, dict]:
     """(assignment, VARIANTS) of a variants.py. The assignment is the folder's name, unless the
     file sets ``ASSIGNMENT`` to another one: a set of extra samples of an assignment
-    (``autograder/samples/adversarial/`` holds attacks on ``parameter_counting``)."""
+    (``samples/adversarial/`` holds attacks on ``parameter_counting``)."""
     module = runpy.run_path(str(path))
     variants = module.get("VARIANTS")
     if not isinstance(variants, dict) or not variants:

@@ -19,7 +19,7 @@ Commands (``make notebooks`` runs the first)::
     python lectures/src/03_backprop.py [--check]      # one notebook (same for make_notebook.py)
 
 A build is deterministic (stable cell ids, sorted keys), so a committed notebook
-equals a fresh build byte for byte; ``tests/test_notebook_builder.py`` checks it.
+equals a fresh build byte for byte; ``tests/notebooks/test_notebook_builder.py`` checks it.
 
 Why Python builders and not jupytext's percent format
 -----------------------------------------------------

@@ -1,12 +1,8 @@
-import os
-import pathlib
-
 import matplotlib
 import pytest
+import support
 
 matplotlib.use("Agg")
-
-REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -16,19 +12,29 @@ def rng():
     return np.random.default_rng(1234)
 
 
-def mnist_test_dir():
-    """Folder holding the official MNIST test set, or None (tests then skip)."""
-    base = os.environ.get("CNNLIB_DATA")
-    if not base:
-        return None
-    folder = pathlib.Path(base) / "mnist-test"
-    return folder if (folder / "t10k-images-idx3-ubyte.gz").exists() else None
+@pytest.fixture(scope="session")
+def repo():
+    """The repository's root folder."""
+    return support.REPO
 
 
-def batch_last(a):
-    """A copy of ``a`` (N, C, H, W) with the same values, laid out in memory as
-    (C, H, W, N): what the slabs' convolution output and the layers after it
-    hand on in a network."""
-    import numpy as np
+@pytest.fixture(scope="session")
+def fixtures_dir():
+    """tests/fixtures: the tiny assignment, its samples and the browser test files."""
+    return support.FIXTURES
 
-    return np.ascontiguousarray(a.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+@pytest.fixture(scope="session")
+def screenshots_dir():
+    """Where browser tests save what a person would see (tests/artifacts/screenshots)."""
+    support.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return support.SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    """The official MNIST test set from $CNNLIB_DATA; the test skips without it."""
+    folder = support.mnist_test_dir()
+    if folder is None:
+        pytest.skip("the official MNIST test set is not available (set CNNLIB_DATA)")
+    return folder

@@ -1,6 +1,6 @@
 """Run notebooks in a real JupyterLab, driven by headless Chromium.
 
-Helpers for ``tests/test_lectures_browser.py``: a throw-away JupyterLab server
+Helpers for ``tests/notebooks/test_lectures_browser.py``: a throw-away JupyterLab server
 (free port, random token, private config/data/runtime folders, a copy of the
 notebooks as its root), a headless Chromium controlled with Playwright, and
 :func:`run_notebook`, which opens one notebook, runs all its cells, moves a

@@ -595,7 +595,7 @@ cells = [
     exercise_answer(r"""
     (a) At $t = 1$: $m = (1 - \beta_1) g$, $v = (1 - \beta_2) g^2$; after correction $\hat m = g$ and
     $\hat v = g^2$, so the step is $\eta\, g / (|g| + \epsilon) \approx \eta\,\mathrm{sign}(g)$. The test
-    in `tests/test_widgets_toolkit.py` checks $(0.05, -0.05)$ for the valley.
+    in `tests/cnnlib/test_widgets_toolkit.py` checks $(0.05, -0.05)$ for the valley.
     (b) Without correction the step is $\eta (1 - \beta_1) g / (\sqrt{1 - \beta_2}\,|g|) =
     \eta \cdot 0.1 / 0.0316 \approx 3.2\,\eta$ per parameter in the first step, and it takes about
     $1/(1 - \beta_2) = 1000$ steps for $v$ to forget its zero start: early steps would be too large by a

@@ -10,7 +10,6 @@ pytest's temporary folders.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import FIXTURES, REPO, assert_nothing_leaks, header, questions_by_student, read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
 from autograder import samples as samples_module
@@ -30,7 +30,6 @@ from autograder.feedback import (
     ReduceTracebacks,
     find_leaks,
     hidden_test_lines,
-    notebook_lines,
     notice_html,
     secret_lines,
     solution_lines,
@@ -39,61 +38,9 @@ from autograder.feedback import (
 from autograder.grading import Batch, GradedCell, Question, StudentResult, cell_remarks, read_notebook
 from autograder.release import validator_blocks
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures"
 FIXTURE_ASSIGNMENTS = FIXTURES / "assignments"
 FIXTURE = "tiny_functions"
 CELL_TIMEOUT = "5"  # s: the fixture's endless loop runs out of time quickly
-
-
-def run_cli(*args, cwd: Path, module: str = "autograder", check_rc: int | None = 0) -> subprocess.CompletedProcess:
-    """``python -m autograder ARGS`` as a user runs it; the output is shown when it fails."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
-    proc = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, text=True, env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=3000)
-    if check_rc is not None:
-        assert proc.returncode == check_rc, proc.stdout
-    return proc
-
-
-def read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def header(path: Path) -> list[str]:
-    with open(path, newline="") as f:
-        return next(csv.reader(f))
-
-
-def written_by(student_dir: Path) -> set[str]:
-    """Every line of a student's submitted notebooks (unreadable ones count as empty)."""
-    lines = set()
-    for path in student_dir.glob("*.ipynb"):
-        try:
-            lines |= notebook_lines(nbformat.read(path, as_version=4))
-        except Exception:
-            pass
-    return lines
-
-
-def assert_nothing_leaks(out: Path, source_notebook: Path, submissions: Path) -> int:
-    """No hidden-test line (non-trivial, never shown to students) in questions.csv or in any
-    feedback file, and no solution line either, unless that student wrote the line.
-    Returns the number of feedback files checked."""
-    source = nbformat.read(source_notebook, as_version=4)
-    hidden, solutions = secret_lines(source), solution_only_lines(source)
-    assert hidden, "the source has hidden tests to look for"
-    questions = (out / "questions.csv").read_text()
-    assert not [line for line in hidden if line in questions]
-    checked = 0
-    for page in sorted((out / "feedback").glob("*/*.html")):
-        text = page.read_text()
-        own = written_by(submissions / page.parent.name)
-        assert not find_leaks(text, [line for line in hidden if line not in own]), page
-        assert not find_leaks(text, [line for line in solutions if line not in own]), page
-        checked += 1
-    return checked
 
 
 # --- fast: the pieces ---------------------------------------------------------------
@@ -360,13 +307,6 @@ def fixture_graded(fixture_submissions, tmp_path_factory):
     proc = run_cli("grade", FIXTURE, fixture_submissions, "--out", root / "out", "--course", root / "course",
                    "--assignments", FIXTURE_ASSIGNMENTS, "--timeout", CELL_TIMEOUT, "--workers", 2, cwd=root)
     return root, proc
-
-
-def questions_by_student(out: Path) -> dict[str, dict[str, dict]]:
-    table = {}
-    for row in read_csv(out / "questions.csv"):
-        table.setdefault(row["student_id"], {})[row["grade_id"]] = row
-    return table
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests
+from support import FIXTURES
 
 from autograder import intake as intake_module
 from autograder.grading import read_assignment
@@ -36,8 +37,7 @@ from autograder.intake import (
     read_notebook,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO / "tests" / "fixtures" / "assignments" / "tiny_functions"
+SOURCE_DIR = FIXTURES / "assignments" / "tiny_functions"
 NB = "tiny_functions"
 SECRET = "instructor-only line 7f3a9c"  # put into the "outside" files; must never reach a copy
 
@@ -330,7 +330,8 @@ def test_hostile_folders_in_a_real_batch(tmp_path):
     """``python -m autograder grade`` on hostile folders beside an honest one: the batch
     finishes, files left out are named, the honest notebook gets full marks, the linked
     notebook gets nothing and no hidden test, and a huge <script> message is cut and escaped."""
-    from test_autograder import FIXTURE_ASSIGNMENTS, FIXTURES, questions_by_student, read_csv, run_cli
+    from support import FIXTURES, questions_by_student, read_csv, run_cli
+    FIXTURE_ASSIGNMENTS = FIXTURES / "assignments"
 
     from autograder import samples as samples_module
 

@@ -1,4 +1,4 @@
-"""The grader against students who attack it (autograder/samples/adversarial/).
+"""The grader against students who attack it (samples/adversarial/).
 
 The adversarial submissions of ``parameter_counting`` (one per attack: edited,
 deleted, duplicated or retyped test cells, a bash kernelspec, broken files,
@@ -52,7 +52,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
-from test_autograder import assert_nothing_leaks, questions_by_student, read_csv, run_cli
+from support import ARTIFACTS, assert_nothing_leaks, questions_by_student, read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, sandbox
 from autograder import samples as samples_module
@@ -69,7 +69,7 @@ CELL_TIMEOUT = 15  # s: every cell of parameter_counting runs in well under a se
 NOTEBOOK_TIMEOUT = 240  # s for one notebook, the kernel's start-up and a few limits hit included
 HONEST = ("reference", "reference_again")
 RECORDED = ("gradebook.db", "submitted/", "autograded/")  # what grade records in the course for formgrader
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "feedback"
+FEEDBACK_SHOTS = ARTIFACTS / "feedback"
 # A process left behind by the run: it carries the run's mark in its environment, works
 # in the run's folders, names them, or is the adversarial child that clears its
 # environment (the attack code of lingering_child mentions grade_cells).
@@ -552,8 +552,8 @@ def test_feedback_page_is_readable_in_chromium(batch):
         pytest.skip("no Chromium (apt-get install chromium; .ci/run installs it)")
     playwright = pytest.importorskip("playwright.sync_api")
     page_file = batch["out"] / "feedback" / "edited_test" / f"{ASSIGNMENT}.html"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTIFACTS / "edited_test.png"
+    FEEDBACK_SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = FEEDBACK_SHOTS / "edited_test.png"
     with playwright.sync_playwright() as p:
         context = launch_chromium(p, chromium, batch["root"] / "chromium-profile", viewport=(1200, 900))
         try:
@@ -564,7 +564,7 @@ def test_feedback_page_is_readable_in_chromium(batch):
             page.get_by_text("likely mistake: the +1").first.scroll_into_view_if_needed()
             page.evaluate("window.scrollBy(0, 250)")
             page.screenshot(path=str(shot))
-            page.screenshot(path=str(ARTIFACTS / "edited_test-full.png"), full_page=True)
+            page.screenshot(path=str(FEEDBACK_SHOTS / "edited_test-full.png"), full_page=True)
         finally:
             context.close()
     assert shot.stat().st_size > 10_000

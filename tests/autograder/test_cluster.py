@@ -19,13 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_autograder import read_csv, run_cli
+from support import REPO, read_csv, run_cli
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR, cluster
 from autograder.grading import GradingError, read_assignment
 from autograder.intake import MAX_FOLDER_DEPTH, MAX_TOTAL_BYTES, intake
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "parameter_counting"
 STUDENTS = ("reference", "untouched", "syntax_error", "infinite_loop", "exception", "off_by_one")
 CELL_TIMEOUT = "5"  # s: the endless loop runs out of time quickly, the same way in both runs

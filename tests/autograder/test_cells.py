@@ -2,7 +2,7 @@
 
 import nbformat
 import pytest
-from conftest import REPO
+from support import REPO
 
 from autograder import cells
 from autograder.execute import Plan, mark_hidden

@@ -21,11 +21,11 @@ import time
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from autograder import sandbox
 from autograder.course import install_kernel
 
-REPO = Path(__file__).resolve().parents[1]
 MODES = [pytest.param("bwrap", marks=pytest.mark.skipif(not sandbox.bwrap_works(),
                                                         reason="bubblewrap does not work here")),
          pytest.param("unshare", marks=pytest.mark.skipif(not sandbox.unshare_works(),

@@ -12,7 +12,6 @@ Needs Debian's ``chromium`` (``.ci/run`` installs it) and Playwright (the
 """
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 from jupyterlab_browser import (
@@ -25,11 +24,11 @@ from jupyterlab_browser import (
     settle,
     shutdown_notebook_kernel,
 )
+from support import FIXTURES, REPO, SCREENSHOTS
 
-REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
-FIXTURES = REPO / "tests" / "fixtures" / "browser"
-SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
+BROWSER_FIXTURES = FIXTURES / "browser"
+SCREENSHOTS = SCREENSHOTS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -48,7 +47,7 @@ def lab(tmp_path_factory):
     server = JupyterLabServer(workdir)
     shutil.copytree(REPO / "lectures", server.root / "lectures",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copytree(FIXTURES, server.root / "fixtures")
+    shutil.copytree(BROWSER_FIXTURES, server.root / "fixtures")
     server.start()
     yield server
     leftovers = server.stop()

@@ -6,14 +6,13 @@ sources import the builder as an installed package, without editing ``sys.path``
 """
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO
 
 from course_tools import notebooks
 
-REPO = Path(__file__).resolve().parents[1]
 SOURCES = notebooks.sources(REPO)
 
 

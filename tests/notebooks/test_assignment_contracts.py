@@ -4,7 +4,7 @@ Fast tests read the notebooks (and their generators and sample variants) without
 running them. Slow tests execute them with nbclient as nbgrader would: the
 instructor's solutions must pass every test, within the time budget. Release,
 the student versions and the graded samples are covered end to end by
-tests/test_autograder.py (``python -m autograder demo``).
+tests/autograder/test_release_grade_demo.py (``python -m autograder demo``).
 """
 from __future__ import annotations
 
@@ -17,12 +17,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import mnist_test_dir
 from nbformat.v4 import new_code_cell, new_output
+from support import REPO, mnist_test_dir
 
 from course_tools.notebooks import SETUP, render
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("conv_backprop", "lenet_training")
 REQUIRED_VARIANTS = {"reference", "untouched", "syntax_error", "exception", "missing_function", "infinite_loop"}
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
@@ -159,7 +158,7 @@ def test_variants_list_every_test_cell(assignment):
     nb = notebook(assignment)
     points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in grade_test_cells(nb)}
     answers = {nbgrader_meta(c)["grade_id"] for c in answer_cells(nb)}
-    variants_file = REPO / "autograder" / "samples" / assignment / "variants.py"
+    variants_file = REPO / "samples" / assignment / "variants.py"
     variants = load_module(variants_file, f"variants_{assignment}").VARIANTS
     assert REQUIRED_VARIANTS <= set(variants)
     assert variants["reference"]["expected"] == points

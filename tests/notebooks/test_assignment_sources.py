@@ -12,14 +12,13 @@ import copy
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO
 
 from course_tools.notebooks import SETUP
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = REPO / "assignments"
 
 # Assignment id -> the functions and the constants its students write.

@@ -1,14 +1,12 @@
 """Feedback maths as text: what a student reads offline instead of raw LaTeX."""
 
 import json
-from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO as ROOT
 
 from autograder.math_text import MathToText, markdown_math_to_html, tex_to_text
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("tex, text", [

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 RUN = REPO / "benchmarks" / "run.py"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import FIXTURES
 
 from autograder.feedback import (
     MAX_FEEDBACK_BYTES,
@@ -42,8 +43,7 @@ from autograder.grading import (
     write_csvs,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SOURCE_DIR = REPO / "tests" / "fixtures" / "assignments" / "tiny_functions"
+SOURCE_DIR = FIXTURES / "assignments" / "tiny_functions"
 HUGE = 50_000_000  # characters of a student's exception message
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'

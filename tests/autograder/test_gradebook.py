@@ -25,13 +25,13 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from support import FIXTURES, REPO
 
 from autograder.course import Course
 from autograder.export_grades import read_roster, write_canvas
 from autograder.gradebook import FinalGrade, gradebook_id
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "autograder" / "samples" / "parameter_counting"
+SAMPLES = REPO / "samples" / "parameter_counting"
 ASSIGNMENT = "parameter_counting"
 WRITTEN = "explain_weight_sharing"  # the assignment's manually graded cell (2 points)
 UNSAFE = "zoë q"  # a folder name that is no safe nbgrader student id
@@ -278,7 +278,7 @@ def test_an_ungradable_resubmission_scores_zero_and_keeps_the_manual_grade(tmp_p
     from autograder.grading import grade as grade_batch
 
     fixture, written = "tiny_functions", "answer_mean"
-    course = prepare_course(tmp_path / "course", [fixture], REPO / "tests" / "fixtures" / "assignments")
+    course = prepare_course(tmp_path / "course", [fixture], FIXTURES / "assignments")
     submissions, out = tmp_path / "submissions", tmp_path / "out"
     (submissions / "alice").mkdir(parents=True)
     shutil.copy(course.source(fixture) / f"{fixture}.ipynb", submissions / "alice")  # the solution

@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support import REPO, SCREENSHOTS
 
 from autograder.report import (
     LIMITS,
@@ -33,9 +34,7 @@ from autograder.report import (
     write_report,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "autograder" / "samples" / "parameter_counting"
-SCREENSHOTS = REPO / "tests" / "artifacts" / "screenshots"
+SAMPLES = REPO / "samples" / "parameter_counting"
 # mistakes the report must group and count: two students share off_by_one's, two bias_forgotten's
 GRADED = {"reference": "reference", "off_by_one": "off_by_one", "off_by_one_again": "off_by_one",
           "bias_forgotten": "bias_forgotten", "student-0042": "bias_forgotten", "stride_ignored": "stride_ignored",
@@ -172,7 +171,7 @@ def test_demo_run_json_is_read_from_the_parent(tmp_path):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """``python -m autograder grade parameter_counting`` on ten students: nine samples and a broken file."""
-    from test_autograder import run_cli
+    from support import run_cli
 
     root = tmp_path_factory.mktemp("report")
     submissions = root / "submissions"

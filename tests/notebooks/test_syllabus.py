@@ -9,11 +9,10 @@ notebook. A row marked "not covered" must give its reason.
 import json
 import re
 from functools import cache
-from pathlib import Path
 
 import pytest
+from support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SYLLABUS = REPO / "lectures" / "SYLLABUS.md"
 DECKS = {"000", "001", "002", "003", "004"}
 NONE = "—"

@@ -6,8 +6,8 @@ gradients, and PyTorch when it is installed.
 """
 import numpy as np
 import pytest
-from conftest import batch_last
 from scipy import signal
+from support import batch_last
 
 import cnnlib._conv_fast as fast_module
 from cnnlib.conv import (

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import batch_last
+from support import batch_last
 
 from cnnlib import pool as P
 from cnnlib.gradcheck import numerical_gradient_array, rel_error

@@ -1,7 +1,7 @@
 """Adversarial submissions of ``parameter_counting``: one per attack on the grader (see ../README.md).
 
 ``python -m autograder.samples build adversarial`` writes them with this
-folder's ``manifest.json``; ``tests/test_adversarial.py`` grades them in one
+folder's ``manifest.json``; ``tests/autograder/test_adversarial.py`` grades them in one
 batch together with honest submissions and checks the manifest exactly.
 
 ``expected`` is what the student honestly earned, not what the attack was
@@ -326,7 +326,7 @@ def _with(cells, grade_id, prefix):
 # Every payload that could harm the machine outside a sandbox (killing, forking,
 # filling the disk, scanning the network) first checks that it runs in a PID
 # namespace of its own (the kernel's pid is small there) and otherwise stops
-# with "NOT ISOLATED" before doing anything; tests/test_adversarial.py fails on
+# with "NOT ISOLATED" before doing anything; tests/autograder/test_adversarial.py fails on
 # that message.
 _GUARD = '''import os
 if os.getpid() > 10:  # not in a PID namespace of its own: a broken sandbox, so do nothing
@@ -942,7 +942,7 @@ for pid in [os.getppid()] + _ancestors():
         "description": "the notebook is a symbolic link to the instructor's source notebook (the test makes the "
                        "link in its copy of the submissions: git keeps files)",
         "raw": lambda text: None,
-        "files": {"LINK.txt": "tests/test_adversarial.py links parameter_counting.ipynb here to the course's "
+        "files": {"LINK.txt": "tests/autograder/test_adversarial.py links parameter_counting.ipynb here to the course's "
                               "source notebook before grading\n"},
         "expected": NOTHING,
         "feedback": {"test_conv_output_shape": "symbolic link"},

@@ -15,11 +15,11 @@ import venv
 from pathlib import Path
 
 import pytest
+from support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 IPYWIDGETS_PIN = "ipywidgets==7.7.*"
 EXTRAS = "course,dev"
-WIDGET_TESTS = sorted((REPO / "tests").glob("test_widgets_*.py"))
+WIDGET_TESTS = sorted((REPO / "tests" / "cnnlib").glob("test_widgets_*.py"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
@@ -69,7 +69,7 @@ def test_second_environment_has_ipywidgets_7_7(ipywidgets7_python):
 
 
 def test_widget_logic_passes_with_ipywidgets_7_7(ipywidgets7_python):
-    assert WIDGET_TESTS, "no tests/test_widgets_*.py to run under ipywidgets 7.7"
+    assert WIDGET_TESTS, "no tests/cnnlib/test_widgets_*.py to run under ipywidgets 7.7"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTEST_ADDOPTS")}
     result = _run([str(ipywidgets7_python), "-m", "pytest", "-p", "no:cacheprovider", "-q",
                    "-o", "addopts=-ra", *[str(p.relative_to(REPO)) for p in WIDGET_TESTS]], env=env)

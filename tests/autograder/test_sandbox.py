@@ -21,13 +21,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO
 from traitlets.config import Config
 
 from autograder import sandbox
 from autograder.course import install_kernel
 from autograder.execute import GuardedExecute, seed_of
 
-REPO = Path(__file__).resolve().parents[1]
 SECRET = REPO / "assignments" / "parameter_counting" / "parameter_counting.ipynb"
 
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from support import REPO
 
 from autograder import SAMPLES_DIR
 from autograder.feedback import find_leaks, notebook_lines, secret_lines
 from autograder.platforms import hidden_starts, page_text, where_failed
 
-REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "parameter_counting"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
@@ -99,7 +99,7 @@ def test_prairielearn_export_keeps_sources_out_of_the_image(tmp_path):
     script = server / f"grade_{ASSIGNMENT}.sh"
     assert script.stat().st_mode & stat.S_IXUSR
     assert (server / "course" / "assignments" / ASSIGNMENT / NOTEBOOK).is_file()
-    assert not (server / "course" / "autograder" / "samples").exists()
+    assert not (server / "course" / "samples").exists() and not (server / "course" / "autograder" / "samples").exists()
     options = json.loads((out / "question" / "info.json").read_text())["externalGradingOptions"]
     assert options["enabled"] is True and options["serverFilesCourse"] == ["cnnlib_course/"]
     assert options["entrypoint"] == f"/grade/serverFilesCourse/cnnlib_course/grade_{ASSIGNMENT}.sh"

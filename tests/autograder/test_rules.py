@@ -18,11 +18,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from support import REPO as ROOT
 
 from autograder import rules
 from cnnlib.checks import CheckFailure, check_rule, rule_violations
 
-ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("conv_backprop", "hog_features", "parameter_counting", "lenet_training")
 
 #: Answer cells without a rule, and why: they hold numbers, not functions.

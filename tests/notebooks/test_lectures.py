@@ -7,14 +7,13 @@ without stopping the notebook).
 import os
 import re
 import time
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
