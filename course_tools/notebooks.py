@@ -65,6 +65,8 @@ factory            grade    solution  locked  points
 
 ``setup_cell`` writes the cell ``setup``: :data:`SETUP`, then the assignment's imports and test
 helpers (the grader runs it in the checker's kernel too).
+:func:`assignment_notebook` puts the ``intro`` instructions and the setup cell first;
+:mod:`course_tools.questions` pairs answer and test cells into questions.
 
 Sources are dedented and stripped of surrounding blank lines and spaces, so the
 builders can keep them in indented triple-quoted strings.
@@ -228,6 +230,11 @@ def notebook(cells):
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     nbformat.validate(nb)
     return nb
+
+
+def assignment_notebook(intro, setup_source, cells):
+    """An assignment: the instructions ``intro``, the :func:`setup_cell` of ``setup_source``, then ``cells``."""
+    return notebook([instructions("intro", intro), setup_cell(setup_source), *cells])
 
 
 def render(nb):

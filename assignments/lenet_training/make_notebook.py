@@ -31,18 +31,8 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import (
-    answer,
-    free_code,
-    instructions,
-    locked_code,
-    main,
-    notebook,
-    setup_cell,
-    tests,
-    with_rule_check,
-    written,
-)
+from course_tools.notebooks import assignment_notebook, free_code, instructions, locked_code, main, tests, written
+from course_tools.questions import graded_function
 
 #: What the training cell does under nbgrader: (epochs, batch size, learning rate), on all
 #: 4,500 training digits. Measured: about 1.5-3.5 s on a busy 2-core machine, 93-94% test accuracy.
@@ -602,15 +592,11 @@ WRITTEN = r"""
 def build():
     """The source notebook as an nbformat NotebookNode."""
     epochs, batch, lr = GRADING_BUDGET
-    cells = [
-        instructions("intro", INTRO),
-        setup_cell(SETUP_IMPORTS),
+    return assignment_notebook(INTRO, SETUP_IMPORTS, [
         instructions("part1_network", PART1),
-        answer("build_lenet5", BUILD_LENET5, rule=RULE_BUILD_LENET5),
-        tests("test_build_lenet5", 3, with_rule_check(TEST_BUILD_LENET5, "build_lenet5", RULE_BUILD_LENET5)),
+        *graded_function("build_lenet5", 3, BUILD_LENET5, TEST_BUILD_LENET5, RULE_BUILD_LENET5),
         instructions("part2_train_step", PART2),
-        answer("train_step", TRAIN_STEP, rule=RULE_TRAIN_STEP),
-        tests("test_train_step", 3, with_rule_check(TEST_TRAIN_STEP, "train_step", RULE_TRAIN_STEP)),
+        *graded_function("train_step", 3, TRAIN_STEP, TEST_TRAIN_STEP, RULE_TRAIN_STEP),
         instructions("part3_data", PART3),
         locked_code("load_data", DATA),
         instructions("part3_training", HYPER.format(batch=batch, lr=lr, limit=GRADING_TIME_LIMIT, bands=_bands_table())),
@@ -621,8 +607,7 @@ def build():
         locked_code("training_curves", PLOT),
         instructions("part4_written", PART4),
         written("written_answers", 2, WRITTEN),
-    ]
-    return notebook(cells)
+    ])
 
 
 

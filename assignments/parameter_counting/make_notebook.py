@@ -15,17 +15,8 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import (
-    answer,
-    free_code,
-    instructions,
-    main,
-    notebook,
-    setup_cell,
-    tests,
-    with_rule_check,
-    written,
-)
+from course_tools.notebooks import assignment_notebook, free_code, instructions, main, written
+from course_tools.questions import constant_question, graded_function, library_names_used_source
 
 # --------------------------------------------------------------------------
 # Exercise rules: what each function answer must not use. One constant per answer writes the
@@ -45,19 +36,9 @@ RULE_CONV_PARAM_COUNT = {"forbid": LAYER_LIBRARIES, "rule": f"count with your ow
 RULE_LINEAR_PARAM_COUNT = {"forbid": LAYER_LIBRARIES, "rule": f"count with your own formula: {_NOT_AVAILABLE}"}
 
 
-def constant(name, comment, solution):
-    """Answer cell that sets the module-level constant ``name``."""
-    return answer(name, f"""
-# {comment}
-# Write it as:  {name} = <a number or an expression>
-### BEGIN SOLUTION
-{solution}
-### END SOLUTION
-""")
-
-
-def constant_tests(name, kind, hidden):
-    """Test cell of a constant: the visible part checks the type only, ``hidden`` the value."""
+def constant(name, comment, solution, kind, hidden):
+    """The question of the module-level constant ``name``: the visible test checks the type only
+    (``kind`` "number" or "shape"), ``hidden`` the value."""
     if kind == "number":
         visible = (f'check_true("{name} is a whole number", is_whole_number({name}),\n'
                    f'           f"got {{{name}!r}}: write an int such as 1234 or 10**6")')
@@ -65,15 +46,7 @@ def constant_tests(name, kind, hidden):
         visible = (f'check_true("{name} is a shape of three whole numbers (C, H, W)", as_shape({name}) is not None '
                    f'and len(as_shape({name})) == 3,\n'
                    f'           f"got {{{name}!r}}: write a tuple such as (16, 10, 10)")')
-    hidden = hidden.strip("\n")
-    return tests(f"test_{name}", 1, f"""
-check_true("{name} is defined", "{name}" in globals(),
-           "run the answer cell above; it must set {name} = <your answer>")
-{visible}
-### BEGIN HIDDEN TESTS
-{hidden}
-### END HIDDEN TESTS
-""")
+    return constant_question(name, comment, solution, visible, hidden)
 
 
 # --------------------------------------------------------------------------
@@ -153,25 +126,8 @@ def as_shape(value):
     return tuple(int(item) for item in items)
 
 
-def library_names_used(function, libraries=("cnnlib", "torch", "tensorflow", "keras")):
-    """Names from deep-learning libraries that `function` uses (the tests of parts 1-2 allow none)."""
-    if (getattr(function, "__module__", None) or "").split(".")[0] in libraries:
-        return [f"{function.__module__}.{getattr(function, '__name__', '?')}"]
-    found, codes = set(), [getattr(function, "__code__", None)]
-    while codes:
-        code = codes.pop()
-        if code is None:
-            continue
-        codes.extend(const for const in code.co_consts if isinstance(const, types.CodeType))
-        for name in code.co_names:
-            value = function.__globals__.get(name)
-            if isinstance(value, types.ModuleType):
-                origin = value.__name__
-            else:
-                origin = getattr(value, "__module__", None) or ""
-            if name in libraries or origin.split(".")[0] in libraries:
-                found.add(name)
-    return sorted(found)
+''' + library_names_used_source(("cnnlib", "torch", "tensorflow", "keras"),
+    "Names from deep-learning libraries that `function` uses (the tests of parts 1-2 allow none).") + r'''
 
 
 print("cnnlib", cnnlib.__version__, "is ready")
@@ -243,10 +199,6 @@ def conv_output_shape(input_shape, out_channels, kernel_size, stride=1, padding=
 TEST_CONV_OUTPUT_SHAPE = r'''
 from cnnlib.conv import conv_output_size
 
-check_true("the answer cell above defines a function conv_output_shape",
-           callable(globals().get("conv_output_shape")),
-           "no function named conv_output_shape was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("conv_output_shape is your own formula (no cnnlib inside)", not library_names_used(conv_output_shape),
            f"it uses {library_names_used(conv_output_shape)}: write the formula yourself")
 
@@ -370,10 +322,6 @@ def pool_output_shape(input_shape, kernel_size, stride):
 TEST_POOL_OUTPUT_SHAPE = r'''
 from cnnlib import nn
 
-check_true("the answer cell above defines a function pool_output_shape",
-           callable(globals().get("pool_output_shape")),
-           "no function named pool_output_shape was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("pool_output_shape is your own formula (no cnnlib inside)", not library_names_used(pool_output_shape),
            f"it uses {library_names_used(pool_output_shape)}: write the formula yourself")
 
@@ -490,10 +438,6 @@ def conv_param_count(in_channels, out_channels, kernel_size, bias=True):
 TEST_CONV_PARAM_COUNT = r'''
 from cnnlib import nn
 
-check_true("the answer cell above defines a function conv_param_count",
-           callable(globals().get("conv_param_count")),
-           "no function named conv_param_count was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("conv_param_count is your own formula (no cnnlib inside)", not library_names_used(conv_param_count),
            f"it uses {library_names_used(conv_param_count)}: write the formula yourself")
 
@@ -566,10 +510,6 @@ def linear_param_count(in_features, out_features, bias=True):
 TEST_LINEAR_PARAM_COUNT = r'''
 from cnnlib import nn
 
-check_true("the answer cell above defines a function linear_param_count",
-           callable(globals().get("linear_param_count")),
-           "no function named linear_param_count was found: did its cell run without errors, "
-           "with the def line unchanged?")
 check_true("linear_param_count is your own formula (no cnnlib inside)", not library_names_used(linear_param_count),
            f"it uses {library_names_used(linear_param_count)}: write the formula yourself")
 
@@ -896,49 +836,33 @@ Table I: the C3 connections). A. Krizhevsky, I. Sutskever and G. E. Hinton,
 
 
 def build():
-    cells = [
-        instructions("intro", INTRO),
-        setup_cell(SETUP_IMPORTS),
+    return assignment_notebook(INTRO, SETUP_IMPORTS, [
         instructions("part1_conv_shape", PART1),
-        answer("conv_output_shape", CONV_OUTPUT_SHAPE, rule=RULE_CONV_OUTPUT_SHAPE),
-        tests("test_conv_output_shape", 3, with_rule_check(TEST_CONV_OUTPUT_SHAPE, "conv_output_shape", RULE_CONV_OUTPUT_SHAPE)),
+        *graded_function("conv_output_shape", 3, CONV_OUTPUT_SHAPE, TEST_CONV_OUTPUT_SHAPE, RULE_CONV_OUTPUT_SHAPE, check_defined=True),
         instructions("part1_pool_shape", PART1_POOL),
-        answer("pool_output_shape", POOL_OUTPUT_SHAPE, rule=RULE_POOL_OUTPUT_SHAPE),
-        tests("test_pool_output_shape", 2, with_rule_check(TEST_POOL_OUTPUT_SHAPE, "pool_output_shape", RULE_POOL_OUTPUT_SHAPE)),
+        *graded_function("pool_output_shape", 2, POOL_OUTPUT_SHAPE, TEST_POOL_OUTPUT_SHAPE, RULE_POOL_OUTPUT_SHAPE, check_defined=True),
         instructions("part2_counts", PART2),
-        answer("conv_param_count", CONV_PARAM_COUNT, rule=RULE_CONV_PARAM_COUNT),
-        tests("test_conv_param_count", 2, with_rule_check(TEST_CONV_PARAM_COUNT, "conv_param_count", RULE_CONV_PARAM_COUNT)),
-        answer("linear_param_count", LINEAR_PARAM_COUNT, rule=RULE_LINEAR_PARAM_COUNT),
-        tests("test_linear_param_count", 2, with_rule_check(TEST_LINEAR_PARAM_COUNT, "linear_param_count", RULE_LINEAR_PARAM_COUNT)),
+        *graded_function("conv_param_count", 2, CONV_PARAM_COUNT, TEST_CONV_PARAM_COUNT, RULE_CONV_PARAM_COUNT, check_defined=True),
+        *graded_function("linear_param_count", 2, LINEAR_PARAM_COUNT, TEST_LINEAR_PARAM_COUNT, RULE_LINEAR_PARAM_COUNT, check_defined=True),
         instructions("part3_lenet", PART3),
-        constant("S2_C3_WEIGHTS", *S2_C3),
-        constant_tests("S2_C3_WEIGHTS", "number", TEST_S2_C3_HIDDEN),
-        constant("LENET5_MODERN_PARAMS", *LENET_TOTAL),
-        constant_tests("LENET5_MODERN_PARAMS", "number", TEST_LENET_TOTAL_HIDDEN),
+        *constant("S2_C3_WEIGHTS", *S2_C3, "number", TEST_S2_C3_HIDDEN),
+        *constant("LENET5_MODERN_PARAMS", *LENET_TOTAL, "number", TEST_LENET_TOTAL_HIDDEN),
         instructions("part3_check", PART3_CHECK_MD),
         free_code("lenet-check", LENET_CHECK),
         instructions("part4_why_convolution", PART4),
-        constant("FC_200_PARAMS", *FC_200),
-        constant_tests("FC_200_PARAMS", "number", TEST_FC_200_HIDDEN),
-        constant("CONV_100_PARAMS", *CONV_100),
-        constant_tests("CONV_100_PARAMS", "number", TEST_CONV_100_HIDDEN),
+        *constant("FC_200_PARAMS", *FC_200, "number", TEST_FC_200_HIDDEN),
+        *constant("CONV_100_PARAMS", *CONV_100, "number", TEST_CONV_100_HIDDEN),
         instructions("part4_question", PART4_WRITTEN_MD),
         written("explain_weight_sharing", 2, WRITTEN),
         instructions("part5_logreg", PART5),
-        constant("LOGREG_MNIST_PARAMS", *LOGREG),
-        constant_tests("LOGREG_MNIST_PARAMS", "number", TEST_LOGREG_HIDDEN),
+        *constant("LOGREG_MNIST_PARAMS", *LOGREG, "number", TEST_LOGREG_HIDDEN),
         instructions("part6_alexnet", PART6),
-        constant("ALEXNET_CONV1_SHAPE", *ALEX_CONV1_SHAPE),
-        constant_tests("ALEXNET_CONV1_SHAPE", "shape", TEST_ALEX_CONV1_SHAPE_HIDDEN),
-        constant("ALEXNET_CONV1_PARAMS", *ALEX_CONV1_PARAMS),
-        constant_tests("ALEXNET_CONV1_PARAMS", "number", TEST_ALEX_CONV1_PARAMS_HIDDEN),
-        constant("ALEXNET_POOL1_SHAPE", *ALEX_POOL1_SHAPE),
-        constant_tests("ALEXNET_POOL1_SHAPE", "shape", TEST_ALEX_POOL1_SHAPE_HIDDEN),
-        constant("ALEXNET_FC6_PARAMS", *ALEX_FC6),
-        constant_tests("ALEXNET_FC6_PARAMS", "number", TEST_ALEX_FC6_HIDDEN),
+        *constant("ALEXNET_CONV1_SHAPE", *ALEX_CONV1_SHAPE, "shape", TEST_ALEX_CONV1_SHAPE_HIDDEN),
+        *constant("ALEXNET_CONV1_PARAMS", *ALEX_CONV1_PARAMS, "number", TEST_ALEX_CONV1_PARAMS_HIDDEN),
+        *constant("ALEXNET_POOL1_SHAPE", *ALEX_POOL1_SHAPE, "shape", TEST_ALEX_POOL1_SHAPE_HIDDEN),
+        *constant("ALEXNET_FC6_PARAMS", *ALEX_FC6, "number", TEST_ALEX_FC6_HIDDEN),
         instructions("references", REFERENCES),
-    ]
-    return notebook(cells)
+    ])
 
 
 if __name__ == "__main__":
