@@ -19,6 +19,9 @@ variant and ``samples/<id>/manifest.json``; see
    through ``"files"``);
 5. ``"files"`` are written next to the notebook.
 
+A variants.py writes its entries with a :class:`SampleSet` (``mistake``: one answer cell
+replaced, its test lost; ``variant``: any other entry).
+
 Output is deterministic: no outputs, sorted JSON keys, the source's cell ids.
 """
 
@@ -143,6 +146,59 @@ def expected_scores(points: dict, **scores: float) -> dict:
     if unknown:
         raise SampleError(f"unknown test cell(s) {unknown}; the assignment has {sorted(points)}")
     return {name: scores.get(name, full) for name, full in points.items()}
+
+
+def variant(points: dict, description: str, cells: dict | None = None, lost: dict | None = None, *,
+            scores: dict | None = None, feedback: dict | None = None, **keys) -> dict:
+    """One entry of VARIANTS: ``description``, the replaced ``cells`` and the expected scores, full
+    ``points`` except 0 for each test cell of ``lost`` and the ``scores`` given. ``lost`` maps a test
+    cell to the substring its message must contain (None: no feedback checked); ``feedback`` adds
+    such substrings for cells that keep their points; ``keys`` are the others (untouched, raw, files)."""
+    hints = {cell: hint for cell, hint in (lost or {}).items() if hint is not None} | (feedback or {})
+    entry = {"description": description, "expected": expected_scores(points, **dict.fromkeys(lost or {}, 0),
+                                                                      **(scores or {}))}
+    if cells is not None:
+        entry["cells"] = cells
+    if hints:
+        entry["feedback"] = hints
+    return entry | keys
+
+
+class SampleSet:
+    """The helpers of one variants.py, bound to its assignment and the points of its test cells."""
+
+    def __init__(self, assignment: str, points: dict):
+        self.assignment, self.points = assignment, dict(points)
+
+    def solution(self, cell_id: str) -> str:
+        """See :func:`solution_source`."""
+        return solution_source(self.assignment, cell_id)
+
+    def patched(self, cell_id: str, *replacements: tuple[str, str]) -> str:
+        """See :func:`patched_solution`."""
+        return patched_solution(self.assignment, cell_id, *replacements)
+
+    def expected(self, **scores: float) -> dict:
+        """See :func:`expected_scores`."""
+        return expected_scores(self.points, **scores)
+
+    def variant(self, description: str, cells: dict | None = None, lost: dict | None = None, **keys) -> dict:
+        """See :func:`variant`."""
+        return variant(self.points, description, cells, lost, **keys)
+
+    def mistake(self, description: str, cell: str, source: str, hint: str | None = None, *,
+                also_lost: tuple = ()) -> dict:
+        """A variant whose answer cell ``cell`` holds ``source``: it loses that cell's test
+        ``test_<cell>`` (whose message must contain ``hint``) and the test cells ``also_lost``."""
+        return self.variant(description, {cell: source}, {f"test_{cell}": hint, **dict.fromkeys(also_lost)})
+
+    def reference(self, description: str = "the instructor's solution") -> dict:
+        """The instructor's solution: full points."""
+        return self.variant(description, {})
+
+    def untouched(self, description: str = "the student version as released") -> dict:
+        """The released student version, nothing answered: no points."""
+        return self.variant(description, lost=dict.fromkeys(self.points), untouched=True)
 
 
 # --- one assignment -----------------------------------------------------------

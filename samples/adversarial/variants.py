@@ -33,11 +33,14 @@ import json
 import runpy
 from pathlib import Path
 
+from autograder.samples import SampleSet
+
 ASSIGNMENT = "parameter_counting"
 _HERE = Path(__file__).resolve().parent
 _HONEST = runpy.run_path(str(_HERE.parent / ASSIGNMENT / "variants.py"))
-POINTS, _solution, _expected = _HONEST["POINTS"], _HONEST["_solution"], _HONEST["_expected"]
-NOTHING = {name: 0 for name in POINTS}
+POINTS = _HONEST["POINTS"]
+samples = SampleSet(ASSIGNMENT, POINTS)
+_solution = samples.solution  # the answer cell of the solution, no markers
 ANSWERS = ["conv_output_shape", "pool_output_shape", "conv_param_count", "linear_param_count", "S2_C3_WEIGHTS",
            "LENET5_MODERN_PARAMS", "FC_200_PARAMS", "CONV_100_PARAMS", "LOGREG_MNIST_PARAMS", "ALEXNET_CONV1_SHAPE",
            "ALEXNET_CONV1_PARAMS", "ALEXNET_POOL1_SHAPE", "ALEXNET_FC6_PARAMS"]
@@ -733,108 +736,8 @@ if _reached:
     LOGREG_MNIST_PARAMS = 7850   # "downloaded": 10 classes of 784 weights and a bias
 '''
 
-_SOLUTION_GONE = {name: "# (answered above)\n" for name in ANSWERS[1:]}
-
-VARIANTS = {
-    # ---------------- honest students in the same batch ----------------
-    "reference": {
-        "description": "the instructor's solution: full marks",
-        "cells": {},
-        "expected": _expected(),
-    },
-    "reference_again": {
-        "description": "the same notebook as reference, graded in the same batch: the same scores",
-        "cells": {},
-        "expected": _expected(),
-    },
-    "off_by_one": {
-        "description": "an honest mistake (output size without the +1): loses that question only",
-        "cells": _honest("off_by_one"),
-        "expected": _expected(test_conv_output_shape=0),
-        "feedback": {"test_conv_output_shape": "the +1 is missing"},
-    },
-    "untouched": {
-        "description": "the student version as released: zero",
-        "untouched": True,
-        "expected": NOTHING,
-    },
-    # ---------------- the notebook file and its test cells ----------------
-    "edited_test": {
-        "description": "wrong conv_output_shape, and its test cell replaced by a print",
-        "cells": {**_honest("off_by_one"), "test_conv_output_shape": "print('ok: conv_output_shape')\n"},
-        "expected": _expected(test_conv_output_shape=0),
-        "feedback": {"test_conv_output_shape": ["changed in the submission", "the +1 is missing"]},
-    },
-    "deleted_test": {
-        "description": "wrong pool_output_shape, and its test cell deleted",
-        "cells": _honest("pool_divides_by_stride"),
-        "raw": _delete("test_pool_output_shape"),
-        "expected": _expected(test_pool_output_shape=0),
-        "feedback": {"test_pool_output_shape": ["deleted", "divided the size by the stride"]},
-    },
-    "duplicated_test": {
-        "description": "wrong conv_param_count; its test cell duplicated, the last copy (the graded one) emptied",
-        "cells": _honest("bias_forgotten"),
-        "raw": _duplicate_edited("test_conv_param_count", "pass\n"),
-        "expected": _expected(test_conv_param_count=0),
-        "feedback": {"test_conv_param_count": ["appears 2 times", "the biases are missing"]},
-    },
-    "retyped_test": {
-        "description": "wrong linear_param_count; its test cell turned into markdown",
-        "cells": _honest("bias_per_weight"),
-        "raw": _retype_to_markdown("test_linear_param_count"),
-        "expected": _expected(test_linear_param_count=0),
-        "feedback": {"test_linear_param_count": ["turned into a markdown cell", "one bias per weight"]},
-    },
-    "renamed_test": {
-        "description": "wrong LOGREG_MNIST_PARAMS; its test cell given another grade_id and emptied",
-        "cells": _honest("logreg_without_biases"),
-        "raw": _rename("test_LOGREG_MNIST_PARAMS", "test_LOGREG_MNIST_PARAMS_v2", "pass\n"),
-        "expected": _expected(test_LOGREG_MNIST_PARAMS=0),
-        "feedback": {"test_LOGREG_MNIST_PARAMS": "the biases are missing"},
-    },
-    "inflated_points": {
-        "description": "correct answers; a test cell's points raised from 3 to 300 in its metadata",
-        "cells": {},
-        "raw": _points("test_conv_output_shape", 300),
-        "expected": _expected(),
-        "feedback": {"test_conv_output_shape": "points were changed to 300"},
-    },
-    "changed_kernelspec": {
-        "description": "correct answers in a notebook that asks for a bash kernel",
-        "cells": {},
-        "raw": _kernelspec,
-        "expected": _expected(),
-    },
-    "broken_json": {
-        "description": "the notebook file cut in the middle (invalid JSON)",
-        "raw": lambda text: text[: len(text) // 2],
-        "expected": NOTHING,
-        "feedback": {name: "not valid JSON" for name in POINTS},
-    },
-    "empty_file": {
-        "description": "an empty notebook file",
-        "raw": lambda text: "",
-        "expected": NOTHING,
-        "feedback": {name: "empty" for name in POINTS},
-    },
-    # ---------------- the kernel and its processes ----------------
-    "os_exit": {
-        "description": "the CONV_100_PARAMS cell calls os._exit: only that question is lost",
-        "cells": {"CONV_100_PARAMS": "import os\nos._exit(0)\n"},
-        "expected": _expected(test_CONV_100_PARAMS=0),
-        "feedback": {"test_CONV_100_PARAMS": "kernel"},
-    },
-    "sys_exit": {
-        "description": "the LOGREG_MNIST_PARAMS cell calls sys.exit: only that question is lost",
-        "cells": {"LOGREG_MNIST_PARAMS": "import sys\nsys.exit(0)\n"},
-        "expected": _expected(test_LOGREG_MNIST_PARAMS=0),
-        "feedback": {"test_LOGREG_MNIST_PARAMS": "SystemExit"},
-    },
-    "kill_parent": {
-        "description": "the FC_200_PARAMS cell kills the kernel's parent and every nbgrader/autograder "
-                       "process above it: only that question is lost, the batch goes on",
-        "cells": {"FC_200_PARAMS": _FIND + '''
+# 16. Killing the grader: the kernel's parent and every nbgrader/autograder process above it.
+_KILL_PARENT = _FIND + '''
 import signal
 for pid in [os.getppid()] + _ancestors():
     try:
@@ -847,218 +750,202 @@ for pid in [os.getppid()] + _ancestors():
             os.kill(pid, signal.SIGKILL)
         except Exception as error:
             print("could not:", error)
-'''},
-        "expected": _expected(test_FC_200_PARAMS=0),
-    },
-    "lingering_child": {
-        "description": "the S2_C3_WEIGHTS cell starts a process that outlives the kernel and keeps raising the "
-                       "grades in the gradebook; that answer is wrong (the sparse table)",
-        "cells": _with(_honest("sparse_c3_table"), "S2_C3_WEIGHTS", _LINGER),
-        "expected": _expected(test_S2_C3_WEIGHTS=0),
-        "feedback": {"test_S2_C3_WEIGHTS": "sparse table"},
-    },
-    "output_flood": {
-        "description": "the ALEXNET_CONV1_SHAPE cell prints 32 MB before its (correct) answer: the output cap "
-                       "stops the cell, only that question is lost",
-        "cells": _with({}, "ALEXNET_CONV1_SHAPE", 'for _ in range(32 * 1024):\n    print("flood " * 170)\n'),
-        "expected": _expected(test_ALEXNET_CONV1_SHAPE=0),
-        "feedback": {"test_ALEXNET_CONV1_SHAPE": "output"},
-    },
-    "sleep_forever": {
-        "description": "the ALEXNET_POOL1_SHAPE cell ignores interrupts and sleeps before its (correct) answer: "
-                       "the cell time limit stops it, only that question is lost",
-        "cells": _with({}, "ALEXNET_POOL1_SHAPE",
-                       "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(10**6)\n"),
-        "expected": _expected(test_ALEXNET_POOL1_SHAPE=0),
-        "feedback": {"test_ALEXNET_POOL1_SHAPE": "time limit"},
-    },
-    "memory_hog": {
-        "description": "the ALEXNET_FC6_PARAMS cell fills 3 GiB before its (correct) answer: the memory limit "
-                       "stops it, only that question is lost",
-        "cells": _with({}, "ALEXNET_FC6_PARAMS", "import numpy as np\nhog = np.ones(3 * 2**30 // 8)\n"),
-        "expected": _expected(test_ALEXNET_FC6_PARAMS=0),
-        "feedback": {"test_ALEXNET_FC6_PARAMS": "memory"},
-    },
+'''
+
+_SOLUTION_GONE = {name: "# (answered above)\n" for name in ANSWERS[1:]}
+_ANSWERED_ABOVE = "# (answered above)\n"
+
+
+def _lose(*cells):
+    """``lost`` of samples.variant: the test cells of the answer cells ``cells``, no feedback checked."""
+    return dict.fromkeys(f"test_{cell}" for cell in cells)
+
+
+VARIANTS = {
+    # ---------------- honest students in the same batch ----------------
+    "reference": samples.reference("the instructor's solution: full marks"),
+    "reference_again": samples.reference("the same notebook as reference, graded in the same batch: the same scores"),
+    "off_by_one": samples.variant(
+        "an honest mistake (output size without the +1): loses that question only",
+        _honest("off_by_one"), {"test_conv_output_shape": "the +1 is missing"}),
+    "untouched": samples.untouched("the student version as released: zero"),
+    # ---------------- the notebook file and its test cells ----------------
+    "edited_test": samples.variant(
+        "wrong conv_output_shape, and its test cell replaced by a print",
+        {**_honest("off_by_one"), "test_conv_output_shape": "print('ok: conv_output_shape')\n"},
+        {"test_conv_output_shape": ["changed in the submission", "the +1 is missing"]}),
+    "deleted_test": samples.variant(
+        "wrong pool_output_shape, and its test cell deleted", _honest("pool_divides_by_stride"),
+        {"test_pool_output_shape": ["deleted", "divided the size by the stride"]},
+        raw=_delete("test_pool_output_shape")),
+    "duplicated_test": samples.variant(
+        "wrong conv_param_count; its test cell duplicated, the last copy (the graded one) emptied",
+        _honest("bias_forgotten"), {"test_conv_param_count": ["appears 2 times", "the biases are missing"]},
+        raw=_duplicate_edited("test_conv_param_count", "pass\n")),
+    "retyped_test": samples.variant(
+        "wrong linear_param_count; its test cell turned into markdown", _honest("bias_per_weight"),
+        {"test_linear_param_count": ["turned into a markdown cell", "one bias per weight"]},
+        raw=_retype_to_markdown("test_linear_param_count")),
+    "renamed_test": samples.variant(
+        "wrong LOGREG_MNIST_PARAMS; its test cell given another grade_id and emptied",
+        _honest("logreg_without_biases"), {"test_LOGREG_MNIST_PARAMS": "the biases are missing"},
+        raw=_rename("test_LOGREG_MNIST_PARAMS", "test_LOGREG_MNIST_PARAMS_v2", "pass\n")),
+    "inflated_points": samples.variant(
+        "correct answers; a test cell's points raised from 3 to 300 in its metadata", {},
+        feedback={"test_conv_output_shape": "points were changed to 300"}, raw=_points("test_conv_output_shape", 300)),
+    "changed_kernelspec": samples.variant(
+        "correct answers in a notebook that asks for a bash kernel", {}, raw=_kernelspec),
+    "broken_json": samples.variant(
+        "the notebook file cut in the middle (invalid JSON)", lost=dict.fromkeys(POINTS, "not valid JSON"),
+        raw=lambda text: text[: len(text) // 2]),
+    "empty_file": samples.variant("an empty notebook file", lost=dict.fromkeys(POINTS, "empty"), raw=lambda text: ""),
+    # ---------------- the kernel and its processes ----------------
+    "os_exit": samples.mistake(
+        "the CONV_100_PARAMS cell calls os._exit: only that question is lost",
+        "CONV_100_PARAMS", "import os\nos._exit(0)\n", "kernel"),
+    "sys_exit": samples.mistake(
+        "the LOGREG_MNIST_PARAMS cell calls sys.exit: only that question is lost",
+        "LOGREG_MNIST_PARAMS", "import sys\nsys.exit(0)\n", "SystemExit"),
+    "kill_parent": samples.mistake(
+        "the FC_200_PARAMS cell kills the kernel's parent and every nbgrader/autograder "
+        "process above it: only that question is lost, the batch goes on", "FC_200_PARAMS", _KILL_PARENT),
+    "lingering_child": samples.variant(
+        "the S2_C3_WEIGHTS cell starts a process that outlives the kernel and keeps raising the "
+        "grades in the gradebook; that answer is wrong (the sparse table)",
+        _with(_honest("sparse_c3_table"), "S2_C3_WEIGHTS", _LINGER), {"test_S2_C3_WEIGHTS": "sparse table"}),
+    "output_flood": samples.variant(
+        "the ALEXNET_CONV1_SHAPE cell prints 32 MB before its (correct) answer: the output cap "
+        "stops the cell, only that question is lost",
+        _with({}, "ALEXNET_CONV1_SHAPE", 'for _ in range(32 * 1024):\n    print("flood " * 170)\n'),
+        {"test_ALEXNET_CONV1_SHAPE": "output"}),
+    "sleep_forever": samples.variant(
+        "the ALEXNET_POOL1_SHAPE cell ignores interrupts and sleeps before its (correct) answer: "
+        "the cell time limit stops it, only that question is lost",
+        _with({}, "ALEXNET_POOL1_SHAPE",
+              "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(10**6)\n"),
+        {"test_ALEXNET_POOL1_SHAPE": "time limit"}),
+    "memory_hog": samples.variant(
+        "the ALEXNET_FC6_PARAMS cell fills 3 GiB before its (correct) answer: the memory limit "
+        "stops it, only that question is lost",
+        _with({}, "ALEXNET_FC6_PARAMS", "import numpy as np\nhog = np.ones(3 * 2**30 // 8)\n"),
+        {"test_ALEXNET_FC6_PARAMS": "memory"}),
     # ---------------- making tests pass without the answers ----------------
-    "patched_checks": {
-        "description": "wrong answers everywhere; check_equal/check_true replaced by no-ops (in the notebook and "
-                       "in cnnlib.checks)",
-        "cells": _with(_wrong_everywhere(), "conv_output_shape", _PATCH_CHECKS),
-        "expected": NOTHING,
-    },
-    "patched_numpy": {
-        "description": "wrong answers everywhere; numpy.allclose, isclose, array_equal and numpy.testing replaced",
-        "cells": _with(_wrong_everywhere(), "conv_output_shape", _PATCH_NUMPY),
-        "expected": NOTHING,
-    },
-    "patched_builtins": {
-        "description": "wrong answers everywhere; builtins.AssertionError, bool, callable and abs replaced",
-        "cells": _with(_wrong_everywhere(), "conv_output_shape", _PATCH_BUILTINS),
-        "expected": NOTHING,
-    },
-    "prints_all_passed": {
-        "description": "nothing answered; prints 'All tests passed! Score: 18 / 18' instead",
-        "untouched": True,
-        "cells": {"conv_output_shape": _FAKE_PASS},
-        "expected": NOTHING,
-        "feedback": {"test_conv_output_shape": "no function named conv_output_shape"},
-    },
+    "patched_checks": samples.variant(
+        "wrong answers everywhere; check_equal/check_true replaced by no-ops (in the notebook and "
+        "in cnnlib.checks)", _with(_wrong_everywhere(), "conv_output_shape", _PATCH_CHECKS), dict.fromkeys(POINTS)),
+    "patched_numpy": samples.variant(
+        "wrong answers everywhere; numpy.allclose, isclose, array_equal and numpy.testing replaced",
+        _with(_wrong_everywhere(), "conv_output_shape", _PATCH_NUMPY), dict.fromkeys(POINTS)),
+    "patched_builtins": samples.variant(
+        "wrong answers everywhere; builtins.AssertionError, bool, callable and abs replaced",
+        _with(_wrong_everywhere(), "conv_output_shape", _PATCH_BUILTINS), dict.fromkeys(POINTS)),
+    "prints_all_passed": samples.variant(
+        "nothing answered; prints 'All tests passed! Score: 18 / 18' instead", {"conv_output_shape": _FAKE_PASS},
+        dict.fromkeys(POINTS), feedback={"test_conv_output_shape": "no function named conv_output_shape"},
+        untouched=True),
     # ---------------- the grader's files ----------------
-    "hunts_solutions": {
-        "description": "nothing answered; looks for the source notebooks and gradebooks on disk, prints the "
-                       "hidden tests it finds (each line reversed) and runs the solutions",
-        "cells": {"conv_output_shape": _HUNT, **_SOLUTION_GONE},
-        "expected": NOTHING,
-        "feedback": {"test_conv_output_shape": "no function named conv_output_shape"},
-    },
-    "writes_grader_files": {
-        "description": "nothing answered; rewrites every gradebook it finds (full marks), appends to the course's "
-                       "config, sources and release",
-        "untouched": True,
-        "cells": {"conv_output_shape": _WRITE},
-        "expected": NOTHING,
-    },
+    "hunts_solutions": samples.variant(
+        "nothing answered; looks for the source notebooks and gradebooks on disk, prints the "
+        "hidden tests it finds (each line reversed) and runs the solutions",
+        {"conv_output_shape": _HUNT, **_SOLUTION_GONE}, dict.fromkeys(POINTS),
+        feedback={"test_conv_output_shape": "no function named conv_output_shape"}),
+    "writes_grader_files": samples.variant(
+        "nothing answered; rewrites every gradebook it finds (full marks), appends to the course's "
+        "config, sources and release", {"conv_output_shape": _WRITE}, dict.fromkeys(POINTS), untouched=True),
     # ---------------- attacks on the two-kernel design (issue 19, issue 24) ----------------
-    "reads_caller_frame": {
-        "description": "conv_param_count looks for `expected` in its callers' frames and in every dict of the "
-                       "kernel (gc), and returns what it finds, else 0",
-        "cells": {"conv_param_count": _FRAMES},
-        "expected": _expected(test_conv_param_count=0),
-    },
-    "swaps_modules": {
-        "description": "wrong answers everywhere; sys.modules['cnnlib.checks'], numpy.testing, the old guard "
-                       "and the grader's module names replaced by no-op modules",
-        "cells": _with(_wrong_everywhere(), "conv_output_shape", _SWAP_MODULES),
-        "expected": NOTHING,
-    },
-    "patching_thread": {
-        "description": "conv_param_count forgets the biases; a background thread keeps replacing the checks and "
-                       "numpy.allclose every 5 ms while the tests run",
-        "cells": _with(_honest("bias_forgotten"), "conv_param_count", _THREAD),
-        "expected": _expected(test_conv_param_count=0),
-        "feedback": {"test_conv_param_count": "the biases are missing"},
-    },
-    "symlinked_notebook": {
-        "description": "the notebook is a symbolic link to the instructor's source notebook (the test makes the "
-                       "link in its copy of the submissions: git keeps files)",
-        "raw": lambda text: None,
-        "files": {"LINK.txt": "tests/autograder/test_adversarial.py links parameter_counting.ipynb here to the course's "
-                              "source notebook before grading\n"},
-        "expected": NOTHING,
-        "feedback": {"test_conv_output_shape": "symbolic link"},
-    },
-    "reads_test_source": {
-        "description": "conv_output_shape and pool_output_shape read the running test from frames, IPython "
-                       "history, In/Out and inspect, print it base64/hex-zlib/reversed, raise it in an exception "
-                       "(message and class name) and return it as the shape",
-        "cells": {"conv_output_shape": _READ_TEST, "pool_output_shape": "# (answered above)\n"},
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0),
-    },
-    "fills_disk": {
-        "description": "the LENET5_MODERN_PARAMS cell writes 6 GiB (files below the per-file limit, in the "
-                       "working copy and /tmp) before its (correct) answer: the disk limit stops it",
-        "cells": _with({}, "LENET5_MODERN_PARAMS", _DISK),
-        "expected": _expected(test_LENET5_MODERN_PARAMS=0),
-        "feedback": {"test_LENET5_MODERN_PARAMS": "disk limit"},
-    },
-    "fork_bomb": {
-        "description": "the S2_C3_WEIGHTS cell starts hundreds of processes (each child starts one more, all "
-                       "sleep 20 s) before its (correct) answer: the process limit stops it",
-        "cells": _with({}, "S2_C3_WEIGHTS", _FORK_BOMB),
-        "expected": _expected(test_S2_C3_WEIGHTS=0),
-        "feedback": {"test_S2_C3_WEIGHTS": "process limit"},
-    },
-    "formula_exception": {
-        "description": "conv_param_count raises an exception class named =HYPERLINK(...); the LOGREG_MNIST_PARAMS "
-                       "cell raises one named @SUM(...) instead of answering: questions.csv must stay inert",
-        "cells": {"conv_param_count": _FORMULA,
-                  "LOGREG_MNIST_PARAMS": "raise type(\"@SUM(1+1)*cmd|' /C calc'!A0\", (Exception,), {})('-2+3')\n"},
-        "expected": _expected(test_conv_param_count=0, test_LOGREG_MNIST_PARAMS=0),
-    },
-    "kill_everything": {
-        "description": "the FC_200_PARAMS cell sends SIGKILL to every process it may (kill(-1)) instead of "
-                       "answering: a process next to the grader lives on, only that question is lost",
-        "cells": {"FC_200_PARAMS": _KILL_ALL},
-        "expected": _expected(test_FC_200_PARAMS=0),
-    },
-    "lying_subclasses": {
-        "description": "wrong values in subclasses of int, float, str, tuple, list, dict, ndarray and np.int64 "
-                       "whose == is always true (and the float is smaller and larger than anything)",
-        "cells": {"conv_output_shape": _LIARS, "pool_output_shape": "# (answered above)\n",
-                  "conv_param_count": "# (answered above)\n", "linear_param_count": "# (answered above)\n",
-                  "S2_C3_WEIGHTS": "S2_C3_WEIGHTS = Int(1)\n",
-                  "LENET5_MODERN_PARAMS": "LENET5_MODERN_PARAMS = Float(1.0)\n",
-                  "CONV_100_PARAMS": "CONV_100_PARAMS = Int64(1)\n",
-                  "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = Dict({1: 1})\n",
-                  "ALEXNET_POOL1_SHAPE": "ALEXNET_POOL1_SHAPE = Tuple((1, 1, 1))\n"},
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
-                              test_linear_param_count=0, test_S2_C3_WEIGHTS=0, test_LENET5_MODERN_PARAMS=0,
-                              test_CONV_100_PARAMS=0, test_ALEXNET_CONV1_SHAPE=0, test_ALEXNET_POOL1_SHAPE=0),
-    },
-    "registered_integral": {
-        "description": "conv_param_count and CONV_100_PARAMS are an object registered as numbers.Integral, equal "
-                       "to anything, that notes what it is compared with (a later cell prints the notes)",
-        "cells": {"conv_param_count": _INTEGRAL, "CONV_100_PARAMS": "CONV_100_PARAMS = Anything()\n",
-                  "LOGREG_MNIST_PARAMS": "print('compared with:', Anything.seen)\n"
-                                         + _solution("LOGREG_MNIST_PARAMS") + "\n"},
-        "expected": _expected(test_conv_param_count=0, test_CONV_100_PARAMS=0),
-    },
-    "rebinds_helpers": {
-        "description": "wrong conv_output_shape, pool_output_shape and ALEXNET_CONV1_SHAPE; the answer cell "
-                       "rebinds max, min, all, any, check_equal, check_true, check_rule, np, as_shape, "
-                       "is_whole_number and library_names_used",
-        "cells": {**_with(_honest("off_by_one"), "conv_output_shape", _REBIND), **_honest("pool_divides_by_stride"),
-                  "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = (96, 54, 54)\n"},
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_ALEXNET_CONV1_SHAPE=0),
-        "feedback": {"test_conv_output_shape": "the +1 is missing",
-                     "test_pool_output_shape": "divided the size by the stride"},
-    },
-    "forbidden_calls": {
-        "description": "the four functions call cnnlib's forbidden layers through __import__ with built names, "
-                       "importlib with a run-time name and exec of cnnlib/nn.py's source",
-        "cells": dict(_FORBIDDEN),
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
-                              test_linear_param_count=0),
-    },
-    "oversized_output": {
-        "description": "conv_output_shape raises a 50 MB message, pool_output_shape returns 300 MB, "
-                       "linear_param_count (one bias per weight) prints its inputs, the ALEXNET_FC6_PARAMS cell "
-                       "raises a 50 MB message before its answer",
-        "cells": {"conv_output_shape": _HUGE_MESSAGE, "pool_output_shape": _HUGE_RETURN, "linear_param_count": _SPY,
-                  "ALEXNET_FC6_PARAMS": _HUGE_ANSWER_ERROR + _solution("ALEXNET_FC6_PARAMS") + "\n"},
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_linear_param_count=0,
-                              test_ALEXNET_FC6_PARAMS=0),
-        "feedback": {"test_pool_output_shape": "too much data"},
-    },
-    "attacks_the_wire": {
-        "description": "answers the grader cannot take: a list nested 100,000 deep, a function that never returns "
-                       "(and ignores interrupts), an object ndarray of an always-equal prober, a function returning "
-                       "a function that looks for the checker, a self-referencing list, a prober whose attributes "
-                       "are itself, a generator, an object-dtype shape, a list of 2 million items",
-        "cells": {"conv_output_shape": _WIRE, "pool_output_shape": "# (answered above)\n",
-                  "conv_param_count": "# (answered above)\n", "linear_param_count": "# (answered above)\n",
-                  "S2_C3_WEIGHTS": _SELF_LIST, "LENET5_MODERN_PARAMS": _PROBER_CONSTANT, "CONV_100_PARAMS": _GENERATOR,
-                  "ALEXNET_CONV1_SHAPE": _OBJECT_ARRAY, "ALEXNET_POOL1_SHAPE": _WIDE_LIST},
-        "expected": _expected(test_conv_output_shape=0, test_pool_output_shape=0, test_conv_param_count=0,
-                              test_linear_param_count=0, test_S2_C3_WEIGHTS=0, test_LENET5_MODERN_PARAMS=0,
-                              test_CONV_100_PARAMS=0, test_ALEXNET_CONV1_SHAPE=0, test_ALEXNET_POOL1_SHAPE=0),
-    },
-    "exits_during_test": {
-        "description": "conv_param_count calls os._exit while the test calls it: only that question is lost",
-        "cells": {"conv_param_count": _EXIT_IN_TEST},
-        "expected": _expected(test_conv_param_count=0),
-        "feedback": {"test_conv_param_count": "kernel"},
-    },
-    "plants_checker_module": {
-        "description": "wrong answers everywhere; the first answer cell writes a cnnlib/ package into the "
-                       "notebook's folder (the checker kernel's working folder) whose checks do nothing",
-        "cells": _with(_wrong_everywhere(), "conv_output_shape", _PLANT),
-        "expected": NOTHING,
-    },
-    "phones_home": {
-        "description": "the LOGREG_MNIST_PARAMS cell scans every port of 127.0.0.1 and two hosts outside, and "
-                       "answers only if one of them answered",
-        "cells": {"LOGREG_MNIST_PARAMS": _NETWORK},
-        "expected": _expected(test_LOGREG_MNIST_PARAMS=0),
-    },
+    "reads_caller_frame": samples.mistake(
+        "conv_param_count looks for `expected` in its callers' frames and in every dict of the "
+        "kernel (gc), and returns what it finds, else 0", "conv_param_count", _FRAMES),
+    "swaps_modules": samples.variant(
+        "wrong answers everywhere; sys.modules['cnnlib.checks'], numpy.testing, the old guard "
+        "and the grader's module names replaced by no-op modules",
+        _with(_wrong_everywhere(), "conv_output_shape", _SWAP_MODULES), dict.fromkeys(POINTS)),
+    "patching_thread": samples.variant(
+        "conv_param_count forgets the biases; a background thread keeps replacing the checks and "
+        "numpy.allclose every 5 ms while the tests run",
+        _with(_honest("bias_forgotten"), "conv_param_count", _THREAD),
+        {"test_conv_param_count": "the biases are missing"}),
+    "symlinked_notebook": samples.variant(
+        "the notebook is a symbolic link to the instructor's source notebook (the test makes the "
+        "link in its copy of the submissions: git keeps files)",
+        lost=dict.fromkeys(POINTS), feedback={"test_conv_output_shape": "symbolic link"}, raw=lambda text: None,
+        files={"LINK.txt": "tests/autograder/test_adversarial.py links parameter_counting.ipynb here to the course's "
+                           "source notebook before grading\n"}),
+    "reads_test_source": samples.variant(
+        "conv_output_shape and pool_output_shape read the running test from frames, IPython "
+        "history, In/Out and inspect, print it base64/hex-zlib/reversed, raise it in an exception "
+        "(message and class name) and return it as the shape",
+        {"conv_output_shape": _READ_TEST, "pool_output_shape": _ANSWERED_ABOVE},
+        _lose("conv_output_shape", "pool_output_shape")),
+    "fills_disk": samples.variant(
+        "the LENET5_MODERN_PARAMS cell writes 6 GiB (files below the per-file limit, in the "
+        "working copy and /tmp) before its (correct) answer: the disk limit stops it",
+        _with({}, "LENET5_MODERN_PARAMS", _DISK), {"test_LENET5_MODERN_PARAMS": "disk limit"}),
+    "fork_bomb": samples.variant(
+        "the S2_C3_WEIGHTS cell starts hundreds of processes (each child starts one more, all "
+        "sleep 20 s) before its (correct) answer: the process limit stops it",
+        _with({}, "S2_C3_WEIGHTS", _FORK_BOMB), {"test_S2_C3_WEIGHTS": "process limit"}),
+    "formula_exception": samples.variant(
+        "conv_param_count raises an exception class named =HYPERLINK(...); the LOGREG_MNIST_PARAMS "
+        "cell raises one named @SUM(...) instead of answering: questions.csv must stay inert",
+        {"conv_param_count": _FORMULA,
+         "LOGREG_MNIST_PARAMS": "raise type(\"@SUM(1+1)*cmd|' /C calc'!A0\", (Exception,), {})('-2+3')\n"},
+        _lose("conv_param_count", "LOGREG_MNIST_PARAMS")),
+    "kill_everything": samples.mistake(
+        "the FC_200_PARAMS cell sends SIGKILL to every process it may (kill(-1)) instead of "
+        "answering: a process next to the grader lives on, only that question is lost", "FC_200_PARAMS", _KILL_ALL),
+    "lying_subclasses": samples.variant(
+        "wrong values in subclasses of int, float, str, tuple, list, dict, ndarray and np.int64 "
+        "whose == is always true (and the float is smaller and larger than anything)",
+        {"conv_output_shape": _LIARS, **dict.fromkeys(ANSWERS[1:4], _ANSWERED_ABOVE),
+         "S2_C3_WEIGHTS": "S2_C3_WEIGHTS = Int(1)\n",
+         "LENET5_MODERN_PARAMS": "LENET5_MODERN_PARAMS = Float(1.0)\n",
+         "CONV_100_PARAMS": "CONV_100_PARAMS = Int64(1)\n",
+         "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = Dict({1: 1})\n",
+         "ALEXNET_POOL1_SHAPE": "ALEXNET_POOL1_SHAPE = Tuple((1, 1, 1))\n"},
+        _lose(*ANSWERS[:6], "CONV_100_PARAMS", "ALEXNET_CONV1_SHAPE", "ALEXNET_POOL1_SHAPE")),
+    "registered_integral": samples.variant(
+        "conv_param_count and CONV_100_PARAMS are an object registered as numbers.Integral, equal "
+        "to anything, that notes what it is compared with (a later cell prints the notes)",
+        {"conv_param_count": _INTEGRAL, "CONV_100_PARAMS": "CONV_100_PARAMS = Anything()\n",
+         "LOGREG_MNIST_PARAMS": "print('compared with:', Anything.seen)\n" + _solution("LOGREG_MNIST_PARAMS") + "\n"},
+        _lose("conv_param_count", "CONV_100_PARAMS")),
+    "rebinds_helpers": samples.variant(
+        "wrong conv_output_shape, pool_output_shape and ALEXNET_CONV1_SHAPE; the answer cell "
+        "rebinds max, min, all, any, check_equal, check_true, check_rule, np, as_shape, "
+        "is_whole_number and library_names_used",
+        {**_with(_honest("off_by_one"), "conv_output_shape", _REBIND), **_honest("pool_divides_by_stride"),
+         "ALEXNET_CONV1_SHAPE": "ALEXNET_CONV1_SHAPE = (96, 54, 54)\n"},
+        {"test_conv_output_shape": "the +1 is missing", "test_pool_output_shape": "divided the size by the stride",
+         "test_ALEXNET_CONV1_SHAPE": None}),
+    "forbidden_calls": samples.variant(
+        "the four functions call cnnlib's forbidden layers through __import__ with built names, "
+        "importlib with a run-time name and exec of cnnlib/nn.py's source", dict(_FORBIDDEN), _lose(*ANSWERS[:4])),
+    "oversized_output": samples.variant(
+        "conv_output_shape raises a 50 MB message, pool_output_shape returns 300 MB, "
+        "linear_param_count (one bias per weight) prints its inputs, the ALEXNET_FC6_PARAMS cell "
+        "raises a 50 MB message before its answer",
+        {"conv_output_shape": _HUGE_MESSAGE, "pool_output_shape": _HUGE_RETURN, "linear_param_count": _SPY,
+         "ALEXNET_FC6_PARAMS": _HUGE_ANSWER_ERROR + _solution("ALEXNET_FC6_PARAMS") + "\n"},
+        _lose("conv_output_shape", "linear_param_count", "ALEXNET_FC6_PARAMS")
+        | {"test_pool_output_shape": "too much data"}),
+    "attacks_the_wire": samples.variant(
+        "answers the grader cannot take: a list nested 100,000 deep, a function that never returns "
+        "(and ignores interrupts), an object ndarray of an always-equal prober, a function returning "
+        "a function that looks for the checker, a self-referencing list, a prober whose attributes "
+        "are itself, a generator, an object-dtype shape, a list of 2 million items",
+        {"conv_output_shape": _WIRE, **dict.fromkeys(ANSWERS[1:4], _ANSWERED_ABOVE),
+         "S2_C3_WEIGHTS": _SELF_LIST, "LENET5_MODERN_PARAMS": _PROBER_CONSTANT, "CONV_100_PARAMS": _GENERATOR,
+         "ALEXNET_CONV1_SHAPE": _OBJECT_ARRAY, "ALEXNET_POOL1_SHAPE": _WIDE_LIST},
+        _lose(*ANSWERS[:6], "CONV_100_PARAMS", "ALEXNET_CONV1_SHAPE", "ALEXNET_POOL1_SHAPE")),
+    "exits_during_test": samples.mistake(
+        "conv_param_count calls os._exit while the test calls it: only that question is lost",
+        "conv_param_count", _EXIT_IN_TEST, "kernel"),
+    "plants_checker_module": samples.variant(
+        "wrong answers everywhere; the first answer cell writes a cnnlib/ package into the "
+        "notebook's folder (the checker kernel's working folder) whose checks do nothing",
+        _with(_wrong_everywhere(), "conv_output_shape", _PLANT), dict.fromkeys(POINTS)),
+    "phones_home": samples.mistake(
+        "the LOGREG_MNIST_PARAMS cell scans every port of 127.0.0.1 and two hosts outside, and "
+        "answers only if one of them answered", "LOGREG_MNIST_PARAMS", _NETWORK),
 }

@@ -6,7 +6,7 @@ misconception variant breaks exactly one function, so it loses exactly the
 points of that function's test cell; "feedback" names a substring the grader's
 message for that cell must contain (the tests' "likely mistake: ..." lines).
 """
-from autograder.samples import expected_scores
+from autograder.samples import SampleSet
 
 FULL = {
     "test_conv_forward_naive": 3,
@@ -18,9 +18,7 @@ FULL = {
 }
 
 
-def _lose(*grade_ids):
-    """Expected scores: full marks except the named test cells (0 points)."""
-    return expected_scores(FULL, **dict.fromkeys(grade_ids, 0))
+samples = SampleSet("conv_backprop", FULL)
 
 
 # ----------------------------------------------------------------------------
@@ -235,113 +233,51 @@ def conv_backward_example(x, w, dout, pad=1):
 
 
 VARIANTS = {
-    "reference": {
-        "description": "the instructor's solution",
-        "cells": {},
-        "expected": dict(FULL),
-    },
-    "untouched": {
-        "description": "the student version as released",
-        "untouched": True,
-        "expected": _lose(*FULL),
-    },
-    "forward_padding_ignored": {
-        "description": "conv forward pass without zero padding (output too small when pad > 0)",
-        "cells": {"conv_forward_naive": FORWARD_NO_PADDING},
-        "expected": _lose("test_conv_forward_naive"),
-        "feedback": {"test_conv_forward_naive": "padding ignored"},
-    },
-    "forward_off_by_one": {
-        "description": "conv output size (H + 2P - K) // s, without the + 1",
-        "cells": {"conv_forward_naive": FORWARD_OFF_BY_ONE},
-        "expected": _lose("test_conv_forward_naive"),
-        "feedback": {"test_conv_forward_naive": "off by one"},
-    },
-    "example_kernel_not_flipped": {
-        "description": "worked example: dL/dx correlates dL/dz with the unflipped kernel",
-        "cells": {"conv_backward_example": EXAMPLE_NOT_FLIPPED},
-        "expected": _lose("test_conv_backward_example"),
-        "feedback": {"test_conv_backward_example": "kernel not flipped"},
-    },
-    "example_padding_not_removed": {
-        "description": "worked example: returns the gradient of the padded input",
-        "cells": {"conv_backward_example": EXAMPLE_PADDING_KEPT},
-        "expected": _lose("test_conv_backward_example"),
-        "feedback": {"test_conv_backward_example": "padding is not removed"},
-    },
-    "backward_kernel_not_flipped": {
-        "description": "conv backward: dx as a correlation of dout with w instead of the flipped w",
-        "cells": {"conv_backward_naive": BACKWARD_NOT_FLIPPED},
-        "expected": _lose("test_conv_backward_naive"),
-        "feedback": {"test_conv_backward_naive": "kernel not flipped"},
-    },
-    "backward_padding_not_removed": {
-        "description": "conv backward: returns dx_pad",
-        "cells": {"conv_backward_naive": BACKWARD_PADDING_KEPT},
-        "expected": _lose("test_conv_backward_naive"),
-        "feedback": {"test_conv_backward_naive": "padding not removed"},
-    },
-    "backward_db_wrong_axes": {
-        "description": "conv backward: db summed over axes (1, 2, 3)",
-        "cells": {"conv_backward_naive": BACKWARD_DB_WRONG_AXES},
-        "expected": _lose("test_conv_backward_naive"),
-        "feedback": {"test_conv_backward_naive": "db summed over the wrong axes"},
-    },
-    "backward_stride_ignored": {
-        "description": "conv backward: windows at (i, j) instead of (i*stride, j*stride)",
-        "cells": {"conv_backward_naive": BACKWARD_STRIDE_IGNORED},
-        "expected": _lose("test_conv_backward_naive"),
-        "feedback": {"test_conv_backward_naive": "stride ignored"},
-    },
-    "gradient_check_float32": {
-        "description": "gradient check without converting the inputs to float64",
-        "cells": {"conv_gradient_check": GRADIENT_CHECK_FLOAT32},
-        "expected": _lose("test_conv_gradient_check"),
-        "feedback": {"test_conv_gradient_check": "float32"},
-    },
-    "maxpool_forward_average": {
-        "description": "average pooling instead of max pooling",
-        "cells": {"maxpool_forward_naive": POOL_FORWARD_AVERAGE},
-        "expected": _lose("test_maxpool_forward_naive"),
-        "feedback": {"test_maxpool_forward_naive": "average instead of maximum"},
-    },
-    "maxpool_backward_spread": {
-        "description": "max-pool backward gives dout to every element of the window",
-        "cells": {"maxpool_backward_naive": POOL_BACKWARD_SPREAD},
-        "expected": _lose("test_maxpool_backward_naive"),
-        "feedback": {"test_maxpool_backward_naive": "spread over the whole window"},
-    },
-    "maxpool_backward_averaged": {
-        "description": "max-pool backward gives dout / size**2 to every element of the window",
-        "cells": {"maxpool_backward_naive": POOL_BACKWARD_AVERAGED},
-        "expected": _lose("test_maxpool_backward_naive"),
-        "feedback": {"test_maxpool_backward_naive": "gradient averaged"},
-    },
-    "maxpool_backward_all_ties": {
-        "description": "max-pool backward gives dout to every tied maximum",
-        "cells": {"maxpool_backward_naive": POOL_BACKWARD_ALL_TIES},
-        "expected": _lose("test_maxpool_backward_naive"),
-        "feedback": {"test_maxpool_backward_naive": "every tied maximum"},
-    },
-    "syntax_error": {
-        "description": "a syntax error in conv_forward_naive (unclosed parenthesis)",
-        "cells": {"conv_forward_naive": SYNTAX_ERROR},
-        "expected": _lose("test_conv_forward_naive"),
-    },
-    "exception": {
-        "description": "maxpool_forward_naive raises IndexError (loops over the input size)",
-        "cells": {"maxpool_forward_naive": EXCEPTION},
-        "expected": _lose("test_maxpool_forward_naive"),
-    },
-    "missing_function": {
-        "description": "conv_backward_naive renamed to conv_backward",
-        "cells": {"conv_backward_naive": MISSING_FUNCTION},
-        "expected": _lose("test_conv_backward_naive"),
-        "feedback": {"test_conv_backward_naive": "conv_backward_naive"},
-    },
-    "infinite_loop": {
-        "description": "conv_backward_example never returns (while True: pass)",
-        "cells": {"conv_backward_example": INFINITE_LOOP},
-        "expected": _lose("test_conv_backward_example"),
-    },
+    "reference": samples.reference(),
+    "untouched": samples.untouched(),
+    "forward_padding_ignored": samples.mistake(
+        "conv forward pass without zero padding (output too small when pad > 0)",
+        "conv_forward_naive", FORWARD_NO_PADDING, "padding ignored"),
+    "forward_off_by_one": samples.mistake(
+        "conv output size (H + 2P - K) // s, without the + 1", "conv_forward_naive", FORWARD_OFF_BY_ONE, "off by one"),
+    "example_kernel_not_flipped": samples.mistake(
+        "worked example: dL/dx correlates dL/dz with the unflipped kernel",
+        "conv_backward_example", EXAMPLE_NOT_FLIPPED, "kernel not flipped"),
+    "example_padding_not_removed": samples.mistake(
+        "worked example: returns the gradient of the padded input",
+        "conv_backward_example", EXAMPLE_PADDING_KEPT, "padding is not removed"),
+    "backward_kernel_not_flipped": samples.mistake(
+        "conv backward: dx as a correlation of dout with w instead of the flipped w",
+        "conv_backward_naive", BACKWARD_NOT_FLIPPED, "kernel not flipped"),
+    "backward_padding_not_removed": samples.mistake(
+        "conv backward: returns dx_pad", "conv_backward_naive", BACKWARD_PADDING_KEPT, "padding not removed"),
+    "backward_db_wrong_axes": samples.mistake(
+        "conv backward: db summed over axes (1, 2, 3)",
+        "conv_backward_naive", BACKWARD_DB_WRONG_AXES, "db summed over the wrong axes"),
+    "backward_stride_ignored": samples.mistake(
+        "conv backward: windows at (i, j) instead of (i*stride, j*stride)",
+        "conv_backward_naive", BACKWARD_STRIDE_IGNORED, "stride ignored"),
+    "gradient_check_float32": samples.mistake(
+        "gradient check without converting the inputs to float64",
+        "conv_gradient_check", GRADIENT_CHECK_FLOAT32, "float32"),
+    "maxpool_forward_average": samples.mistake(
+        "average pooling instead of max pooling",
+        "maxpool_forward_naive", POOL_FORWARD_AVERAGE, "average instead of maximum"),
+    "maxpool_backward_spread": samples.mistake(
+        "max-pool backward gives dout to every element of the window",
+        "maxpool_backward_naive", POOL_BACKWARD_SPREAD, "spread over the whole window"),
+    "maxpool_backward_averaged": samples.mistake(
+        "max-pool backward gives dout / size**2 to every element of the window",
+        "maxpool_backward_naive", POOL_BACKWARD_AVERAGED, "gradient averaged"),
+    "maxpool_backward_all_ties": samples.mistake(
+        "max-pool backward gives dout to every tied maximum",
+        "maxpool_backward_naive", POOL_BACKWARD_ALL_TIES, "every tied maximum"),
+    "syntax_error": samples.mistake(
+        "a syntax error in conv_forward_naive (unclosed parenthesis)", "conv_forward_naive", SYNTAX_ERROR),
+    "exception": samples.mistake(
+        "maxpool_forward_naive raises IndexError (loops over the input size)", "maxpool_forward_naive", EXCEPTION),
+    "missing_function": samples.mistake(
+        "conv_backward_naive renamed to conv_backward", "conv_backward_naive", MISSING_FUNCTION, "conv_backward_naive"),
+    "infinite_loop": samples.mistake(
+        "conv_backward_example never returns (while True: pass)", "conv_backward_example", INFINITE_LOOP),
 }

@@ -16,9 +16,8 @@ accuracy band it reaches. The training cell deletes any old
 never graded.
 """
 import io
-from functools import partial
 
-from autograder.samples import expected_scores
+from autograder.samples import SampleSet
 
 FULL = {
     "test_build_lenet5": 3,
@@ -27,7 +26,9 @@ FULL = {
 }
 
 
-_expected = partial(expected_scores, FULL)  # full marks, except the scores given (grade_id=points)
+samples = SampleSet("lenet_training", FULL)
+# also lost by a mistake that stops training: the grader scores the weights the training run saves
+_TRAINING = ("test_trained_lenet5",)
 
 
 def _untrained_weights():
@@ -135,85 +136,41 @@ def lenet5_network(seed=0, dtype=np.float64):
 
 
 VARIANTS = {
-    "reference": {
-        "description": "the instructor's solution",
-        "cells": {},
-        "expected": dict(FULL),
-    },
-    "untouched": {
-        "description": "the student version as released",
-        "untouched": True,
-        "expected": _expected(test_build_lenet5=0, test_train_step=0, test_trained_lenet5=0),
-    },
-    "architecture_tanh": {
-        "description": "tanh instead of ReLU (trains, but is not the modern LeNet-5)",
-        "cells": {"build_lenet5": BUILD_TANH},
-        "expected": _expected(test_build_lenet5=0),
-        "feedback": {"test_build_lenet5": "uses ReLU"},
-    },
-    "architecture_for_28x28": {
-        "description": "C5 sized for 28x28 inputs (Linear(256, 120)): cannot take the 32x32 digits",
-        "cells": {"build_lenet5": BUILD_FOR_28X28},
-        "expected": _expected(test_build_lenet5=0, test_trained_lenet5=0),
-        "feedback": {"test_build_lenet5": "16*4*4 = 256", "test_trained_lenet5": "lenet5_weights.npz"},
-    },
-    "renamed_layers": {
-        "description": "weights-file problem: layers named conv1/fc1/..., so the file does not fit "
-                       "cnnlib.models.lenet5('modern') (it still loads into the student's own network)",
-        "cells": {"build_lenet5": BUILD_RENAMED},
-        "expected": _expected(test_build_lenet5=0),
-        "feedback": {"test_build_lenet5": "layer names differ"},
-    },
-    "train_step_no_zero_grad": {
-        "description": "train_step never resets the gradients (they accumulate over the steps)",
-        "cells": {"train_step": TRAIN_STEP_NO_ZERO_GRAD},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=1),
-        "feedback": {"test_train_step": "zero_grad"},
-    },
-    "train_step_no_optimizer_step": {
-        "description": "train_step never calls optimizer.step(): the loss never drops",
-        "cells": {"train_step": TRAIN_STEP_NO_STEP},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=0),
-        "feedback": {"test_train_step": "optimizer.step()", "test_trained_lenet5": "better than chance"},
-    },
-    "train_step_loss_after_update": {
-        "description": "train_step returns the loss after the update",
-        "cells": {"train_step": TRAIN_STEP_LOSS_AFTER},
-        "expected": _expected(test_train_step=0),
-        "feedback": {"test_train_step": "loss after the update"},
-    },
-    "stale_weights_file": {
-        "description": "correct notebook, submitted with a broken lenet5_weights.npz: the grader retrains",
-        "cells": {},
-        "files": {"lenet5_weights.npz": b"this is not a zip archive"},
-        "expected": dict(FULL),
-    },
-    "submitted_weights_ignored": {
-        "description": "train_step left unwritten, a weights file submitted instead: it is deleted, not graded",
-        "cells": {"train_step": TRAIN_STEP_STUB},
-        "files": {"lenet5_weights.npz": _untrained_weights()},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=0),
-        "feedback": {"test_trained_lenet5": "lenet5_weights.npz exists"},
-    },
-    "syntax_error": {
-        "description": "a syntax error in train_step (unclosed parenthesis): nothing can train",
-        "cells": {"train_step": TRAIN_STEP_SYNTAX_ERROR},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=0),
-    },
-    "exception": {
-        "description": "train_step swaps the arguments of softmax_cross_entropy and raises ValueError",
-        "cells": {"train_step": TRAIN_STEP_EXCEPTION},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=0),
-    },
-    "missing_function": {
-        "description": "build_lenet5 renamed to lenet5_network",
-        "cells": {"build_lenet5": BUILD_MISSING},
-        "expected": _expected(test_build_lenet5=0, test_trained_lenet5=0),
-        "feedback": {"test_build_lenet5": "build_lenet5"},
-    },
-    "infinite_loop": {
-        "description": "train_step never returns (while True: pass); the training cell times out too",
-        "cells": {"train_step": TRAIN_STEP_INFINITE_LOOP},
-        "expected": _expected(test_train_step=0, test_trained_lenet5=0),
-    },
+    "reference": samples.reference(),
+    "untouched": samples.untouched(),
+    "architecture_tanh": samples.mistake(
+        "tanh instead of ReLU (trains, but is not the modern LeNet-5)", "build_lenet5", BUILD_TANH, "uses ReLU"),
+    "architecture_for_28x28": samples.variant(
+        "C5 sized for 28x28 inputs (Linear(256, 120)): cannot take the 32x32 digits", {"build_lenet5": BUILD_FOR_28X28},
+        {"test_build_lenet5": "16*4*4 = 256", "test_trained_lenet5": "lenet5_weights.npz"}),
+    "renamed_layers": samples.mistake(
+        "weights-file problem: layers named conv1/fc1/..., so the file does not fit "
+        "cnnlib.models.lenet5('modern') (it still loads into the student's own network)",
+        "build_lenet5", BUILD_RENAMED, "layer names differ"),
+    "train_step_no_zero_grad": samples.variant(
+        "train_step never resets the gradients (they accumulate over the steps)",
+        {"train_step": TRAIN_STEP_NO_ZERO_GRAD}, {"test_train_step": "zero_grad"}, scores={"test_trained_lenet5": 1}),
+    "train_step_no_optimizer_step": samples.variant(
+        "train_step never calls optimizer.step(): the loss never drops", {"train_step": TRAIN_STEP_NO_STEP},
+        {"test_train_step": "optimizer.step()", "test_trained_lenet5": "better than chance"}),
+    "train_step_loss_after_update": samples.mistake(
+        "train_step returns the loss after the update", "train_step", TRAIN_STEP_LOSS_AFTER, "loss after the update"),
+    "stale_weights_file": samples.variant(
+        "correct notebook, submitted with a broken lenet5_weights.npz: the grader retrains", {},
+        files={"lenet5_weights.npz": b"this is not a zip archive"}),
+    "submitted_weights_ignored": samples.variant(
+        "train_step left unwritten, a weights file submitted instead: it is deleted, not graded",
+        {"train_step": TRAIN_STEP_STUB}, {"test_train_step": None, "test_trained_lenet5": "lenet5_weights.npz exists"},
+        files={"lenet5_weights.npz": _untrained_weights()}),
+    "syntax_error": samples.mistake(
+        "a syntax error in train_step (unclosed parenthesis): nothing can train",
+        "train_step", TRAIN_STEP_SYNTAX_ERROR, also_lost=_TRAINING),
+    "exception": samples.mistake(
+        "train_step swaps the arguments of softmax_cross_entropy and raises ValueError",
+        "train_step", TRAIN_STEP_EXCEPTION, also_lost=_TRAINING),
+    "missing_function": samples.mistake(
+        "build_lenet5 renamed to lenet5_network", "build_lenet5", BUILD_MISSING, "build_lenet5", also_lost=_TRAINING),
+    "infinite_loop": samples.mistake(
+        "train_step never returns (while True: pass); the training cell times out too",
+        "train_step", TRAIN_STEP_INFINITE_LOOP, also_lost=_TRAINING),
 }
