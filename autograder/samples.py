@@ -129,7 +129,11 @@ def _source_cells(path: Path, mtime_ns: int) -> tuple:
 
 def patched_solution(assignment: str, cell_id: str, *replacements: tuple[str, str]) -> str:
     """The solution of cell ``cell_id`` with each ``(old, new)`` replaced; ``old`` must occur exactly
-    once, so that a variant breaks loudly when the solution it starts from changes."""
+    once, so that a variant breaks loudly when the solution it starts from changes.
+
+    A changed line should never contain a whole line of the solution: the feedback leak check
+    looks for solution lines as substrings of the feedback, and a student's own line that merely
+    extends a solution line would look like a leak."""
     source = solution_source(assignment, cell_id)
     for old, new in replacements:
         count = source.count(old)

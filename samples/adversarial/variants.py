@@ -756,6 +756,14 @@ _SOLUTION_GONE = {name: "# (answered above)\n" for name in ANSWERS[1:]}
 _ANSWERED_ABOVE = "# (answered above)\n"
 
 
+def _tampered(description, honest, hint, edit, test, *arguments):
+    """The honest sample ``honest`` of parameter_counting whose test cell ``test`` was changed by the
+    raw() ``edit(test, *arguments)``: its message must name ``hint`` (if any) and the honest mistake."""
+    mistake = _HONEST["VARIANTS"][honest]["feedback"][test]
+    return samples.variant(description, _honest(honest), {test: [hint, mistake] if hint else mistake},
+                           raw=edit(test, *arguments))
+
+
 def _lose(*cells):
     """``lost`` of samples.variant: the test cells of the answer cells ``cells``, no feedback checked."""
     return dict.fromkeys(f"test_{cell}" for cell in cells)
@@ -774,22 +782,16 @@ VARIANTS = {
         "wrong conv_output_shape, and its test cell replaced by a print",
         {**_honest("off_by_one"), "test_conv_output_shape": "print('ok: conv_output_shape')\n"},
         {"test_conv_output_shape": ["changed in the submission", "the +1 is missing"]}),
-    "deleted_test": samples.variant(
-        "wrong pool_output_shape, and its test cell deleted", _honest("pool_divides_by_stride"),
-        {"test_pool_output_shape": ["deleted", "divided the size by the stride"]},
-        raw=_delete("test_pool_output_shape")),
-    "duplicated_test": samples.variant(
-        "wrong conv_param_count; its test cell duplicated, the last copy (the graded one) emptied",
-        _honest("bias_forgotten"), {"test_conv_param_count": ["appears 2 times", "the biases are missing"]},
-        raw=_duplicate_edited("test_conv_param_count", "pass\n")),
-    "retyped_test": samples.variant(
-        "wrong linear_param_count; its test cell turned into markdown", _honest("bias_per_weight"),
-        {"test_linear_param_count": ["turned into a markdown cell", "one bias per weight"]},
-        raw=_retype_to_markdown("test_linear_param_count")),
-    "renamed_test": samples.variant(
-        "wrong LOGREG_MNIST_PARAMS; its test cell given another grade_id and emptied",
-        _honest("logreg_without_biases"), {"test_LOGREG_MNIST_PARAMS": "the biases are missing"},
-        raw=_rename("test_LOGREG_MNIST_PARAMS", "test_LOGREG_MNIST_PARAMS_v2", "pass\n")),
+    "deleted_test": _tampered("wrong pool_output_shape, and its test cell deleted", "pool_divides_by_stride",
+                              "deleted", _delete, "test_pool_output_shape"),
+    "duplicated_test": _tampered("wrong conv_param_count; its test cell duplicated, the last copy (the graded one) "
+                                 "emptied", "bias_forgotten", "appears 2 times",
+                                 _duplicate_edited, "test_conv_param_count", "pass\n"),
+    "retyped_test": _tampered("wrong linear_param_count; its test cell turned into markdown", "bias_per_weight",
+                              "turned into a markdown cell", _retype_to_markdown, "test_linear_param_count"),
+    "renamed_test": _tampered("wrong LOGREG_MNIST_PARAMS; its test cell given another grade_id and emptied",
+                              "logreg_without_biases", None,
+                              _rename, "test_LOGREG_MNIST_PARAMS", "test_LOGREG_MNIST_PARAMS_v2", "pass\n"),
     "inflated_points": samples.variant(
         "correct answers; a test cell's points raised from 3 to 300 in its metadata", {},
         feedback={"test_conv_output_shape": "points were changed to 300"}, raw=_points("test_conv_output_shape", 300)),

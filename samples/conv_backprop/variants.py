@@ -25,40 +25,30 @@ samples = SampleSet("conv_backprop", FULL)
 # Answer cells with one misconception each
 # ----------------------------------------------------------------------------
 
-FORWARD_NO_PADDING = '''
+_FORWARD_TEMPLATE = '''
 def conv_forward_naive(x, w, b, stride=1, pad=0):
-    """Convolution forward pass that forgets the zero padding."""
+    """{doc}"""
     n_images, _, height, width = x.shape
     n_filters, _, kh, kw = w.shape
-    oh = (height - kh) // stride + 1
-    ow = (width - kw) // stride + 1
-    out = np.zeros((n_images, n_filters, oh, ow))
+    oh = {oh}
+    ow = {ow}
+{pad}    out = np.zeros((n_images, n_filters, oh, ow))
     for n in range(n_images):
         for f in range(n_filters):
             for i in range(oh):
                 for j in range(ow):
-                    window = x[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    window = {x}[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
                     out[n, f, i, j] = np.sum(window * w[f]) + b[f]
     return out, (x, w, b, stride, pad)
 '''
 
-FORWARD_OFF_BY_ONE = '''
-def conv_forward_naive(x, w, b, stride=1, pad=0):
-    """Convolution forward pass whose output is one row and column short."""
-    n_images, _, height, width = x.shape
-    n_filters, _, kh, kw = w.shape
-    oh = (height + 2 * pad - kh) // stride
-    ow = (width + 2 * pad - kw) // stride
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.zeros((n_images, n_filters, oh, ow))
-    for n in range(n_images):
-        for f in range(n_filters):
-            for i in range(oh):
-                for j in range(ow):
-                    window = x_pad[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
-    return out, (x, w, b, stride, pad)
-'''
+FORWARD_NO_PADDING = _FORWARD_TEMPLATE.format(
+    doc="Convolution forward pass that forgets the zero padding.", oh="(height - kh) // stride + 1",
+    ow="(width - kw) // stride + 1", pad="", x="x")
+FORWARD_OFF_BY_ONE = _FORWARD_TEMPLATE.format(
+    doc="Convolution forward pass whose output is one row and column short.", oh="(height + 2 * pad - kh) // stride",
+    ow="(width + 2 * pad - kw) // stride", pad="    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))\n",
+    x="x_pad")
 
 EXAMPLE_NOT_FLIPPED = '''
 def conv_backward_example(x, w, dout, pad=1):
@@ -78,16 +68,19 @@ def conv_backward_example(x, w, dout, pad=1):
     return dw, dx
 '''
 
-# dx written as "correlate the (dilated, padded) upstream gradient with the kernel",
-# forgetting to flip the kernel; dw and db are right.
-BACKWARD_NOT_FLIPPED = '''
+# The opening of every conv_backward_naive below: the cache unpacked, the input padded.
+_BACKWARD_START = '''
 def conv_backward_naive(dout, cache):
     x, w, b, stride, pad = cache
-    n_images, channels, height, width = x.shape
+    n_images, {channels}, height, width = x.shape
     n_filters, _, kh, kw = w.shape
     _, _, oh, ow = dout.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dw = np.zeros_like(w)
+'''
+
+# dx written as "correlate the (dilated, padded) upstream gradient with the kernel",
+# forgetting to flip the kernel; dw and db are right.
+BACKWARD_NOT_FLIPPED = _BACKWARD_START.format(channels="channels") + '''    dw = np.zeros_like(w)
     for n in range(n_images):
         for f in range(n_filters):
             for i in range(oh):
@@ -107,14 +100,7 @@ def conv_backward_naive(dout, cache):
     return dx_pad[:, :, pad:pad + height, pad:pad + width], dw, db
 '''
 
-_BACKWARD_TEMPLATE = '''
-def conv_backward_naive(dout, cache):
-    x, w, b, stride, pad = cache
-    n_images, _, height, width = x.shape
-    n_filters, _, kh, kw = w.shape
-    _, _, oh, ow = dout.shape
-    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dx_pad = np.zeros_like(x_pad)
+_BACKWARD_TEMPLATE = _BACKWARD_START.format(channels="_") + '''    dx_pad = np.zeros_like(x_pad)
     dw = np.zeros_like(w)
     for n in range(n_images):
         for f in range(n_filters):

@@ -3,15 +3,12 @@
 Each misconception variant starts from the instructor's solution of one answer
 cell and changes the few lines that make the mistake (``_patched`` checks that
 the lines it changes are really there, so an edit of the notebook that breaks a
-variant fails loudly instead of silently producing a correct sample).
+variant fails loudly instead of silently producing a correct sample; its
+docstring says why a changed line never holds a whole line of the solution).
 
 The test of ``hog_features`` runs the student's function with the library's
 versions of parts 1-3, so a mistake in one of those parts costs only its own
 test cell.
-
-A changed line never contains a whole line of the solution: the feedback leak
-check looks for solution lines as substrings of the feedback, and a student's
-own line that merely extends a solution line would look like a leak.
 """
 from __future__ import annotations
 

@@ -1,14 +1,11 @@
 """Sample submissions of the ``parameter_counting`` assignment (see ../README.md).
 
 Each misconception variant starts from the instructor's solution of one answer
-cell and changes the few lines that make the mistake (``_patched`` checks that
-the lines it changes are really there). The reference solutions of the
+cell and changes the few lines that make the mistake (``samples.patched`` checks
+that the lines it changes are really there; its docstring says why a changed line
+never holds a whole line of the solution). The reference solutions of the
 constants are plain arithmetic, so a broken function never costs the points of
 a constant.
-
-A changed line never contains a whole line of the solution: the feedback leak
-check looks for solution lines as substrings of the feedback, and a student's
-own line that merely extends a solution line would look like a leak.
 """
 from __future__ import annotations
 
@@ -34,7 +31,6 @@ POINTS = {
 
 
 samples = SampleSet(ASSIGNMENT, POINTS)
-_patched = samples.patched  # the solution of a cell with (old, new) replacements, each old once
 
 _CONV_H = "out_height = (height + 2 * p_h - k_h) // s_h + 1"
 _CONV_W = "out_width = (width + 2 * p_w - k_w) // s_w + 1"
@@ -44,58 +40,54 @@ _CONV_WEIGHTS = "weights = out_channels * in_channels * k_h * k_w"
 _LINEAR_COUNT = "return out_features * in_features + (out_features if bias else 0)"
 
 
-def _conv_shape(height, width):
-    """conv_output_shape with the given formulas for the output height and width."""
-    return _patched("conv_output_shape", (_CONV_H, f"out_height = {height}"), (_CONV_W, f"out_width = {width}"))
+def _wrong_size(description, height, width, hint):
+    """A variant whose conv_output_shape uses the given formulas for the output height and width."""
+    return samples.mistake(description, "conv_output_shape", samples.patched(
+        "conv_output_shape", (_CONV_H, f"out_height = {height}"), (_CONV_W, f"out_width = {width}")), hint)
 
 
 VARIANTS = {
     "reference": samples.reference(),
     "untouched": samples.untouched("the student version as released, nothing answered"),
     # ---------------- output shapes ----------------
-    "off_by_one": samples.mistake(
-        "output size without the +1", "conv_output_shape",
-        _conv_shape("(height + 2 * p_h - k_h) // s_h", "(width + 2 * p_w - k_w) // s_w"), "the +1 is missing"),
-    "padding_ignored": samples.mistake(
-        "forgets the padding in the output size", "conv_output_shape",
-        _conv_shape("(height - k_h) // s_h + 1", "(width - k_w) // s_w + 1"), "the padding was ignored"),
-    "padding_once": samples.mistake(
-        "adds the padding on one side only (H + p instead of H + 2p)", "conv_output_shape",
-        _conv_shape("(height + p_h - k_h) // s_h + 1", "(width + p_w - k_w) // s_w + 1"),
-        "the padding was counted once"),
-    "stride_ignored": samples.mistake(
-        "forgets to divide by the stride", "conv_output_shape",
-        _conv_shape("height + 2 * p_h - k_h + 1", "width + 2 * p_w - k_w + 1"), "the stride was ignored"),
-    "true_division": samples.mistake(
-        "uses / instead of //, so sizes become fractions", "conv_output_shape",
-        _conv_shape("(height + 2 * p_h - k_h) / s_h + 1", "(width + 2 * p_w - k_w) / s_w + 1"), "use //"),
+    "off_by_one": _wrong_size("output size without the +1", "(height + 2 * p_h - k_h) // s_h",
+                              "(width + 2 * p_w - k_w) // s_w", "the +1 is missing"),
+    "padding_ignored": _wrong_size("forgets the padding in the output size", "(height - k_h) // s_h + 1",
+                                   "(width - k_w) // s_w + 1", "the padding was ignored"),
+    "padding_once": _wrong_size("adds the padding on one side only (H + p instead of H + 2p)",
+                                "(height + p_h - k_h) // s_h + 1", "(width + p_w - k_w) // s_w + 1",
+                                "the padding was counted once"),
+    "stride_ignored": _wrong_size("forgets to divide by the stride", "height + 2 * p_h - k_h + 1",
+                                  "width + 2 * p_w - k_w + 1", "the stride was ignored"),
+    "true_division": _wrong_size("uses / instead of //, so sizes become fractions",
+                                 "(height + 2 * p_h - k_h) / s_h + 1", "(width + 2 * p_w - k_w) / s_w + 1", "use //"),
     "input_channels_kept": samples.mistake(
         "returns the input's channels instead of one channel per filter", "conv_output_shape",
-        _patched("conv_output_shape",
-                 ("_, height, width = input_shape", "channels, height, width = input_shape"),
-                 ("return (out_channels, out_height, out_width)", "return (channels, out_height, out_width)")),
+        samples.patched("conv_output_shape",
+                        ("_, height, width = input_shape", "channels, height, width = input_shape"),
+                        ("return (out_channels, out_height, out_width)", "return (channels, out_height, out_width)")),
         "one channel per filter"),
     "pool_divides_by_stride": samples.mistake(
         "pooling output computed as H // stride (wrong for overlapping windows)", "pool_output_shape",
-        _patched("pool_output_shape", (_POOL, "return (channels, height // s_h, width // s_w)")),
+        samples.patched("pool_output_shape", (_POOL, "return (channels, height // s_h, width // s_w)")),
         "divided the size by the stride"),
     # ---------------- parameter counts ----------------
     "bias_forgotten": samples.mistake(
         "conv_param_count leaves out the biases", "conv_param_count",
-        _patched("conv_param_count", (_CONV_COUNT, "return weights")), "the biases are missing"),
+        samples.patched("conv_param_count", (_CONV_COUNT, "return weights")), "the biases are missing"),
     "input_channels_forgotten": samples.mistake(
         "conv_param_count leaves the input channels out of the filter volume", "conv_param_count",
-        _patched("conv_param_count", (_CONV_WEIGHTS, "weights = out_channels * k_h * k_w")),
+        samples.patched("conv_param_count", (_CONV_WEIGHTS, "weights = out_channels * k_h * k_w")),
         "the input channels are missing"),
     "bias_per_weight": samples.mistake(
         "linear_param_count counts one bias per weight", "linear_param_count",
-        _patched("linear_param_count", (_LINEAR_COUNT, "weights = out_features * in_features\n"
-                                                       "    return weights + (weights if bias else 0)")),
+        samples.patched("linear_param_count", (_LINEAR_COUNT, "weights = out_features * in_features\n"
+                                                              "    return weights + (weights if bias else 0)")),
         "one bias per weight"),
     "linear_bias_per_input": samples.mistake(
         "linear_param_count counts one bias per input instead of per output unit", "linear_param_count",
-        _patched("linear_param_count",
-                 (_LINEAR_COUNT, "return out_features * in_features + (in_features if bias else 0)")),
+        samples.patched("linear_param_count",
+                        (_LINEAR_COUNT, "return out_features * in_features + (in_features if bias else 0)")),
         "one bias per input"),
     # ---------------- constants ----------------
     "constants_with_biases": samples.variant(
@@ -133,11 +125,12 @@ VARIANTS = {
     # ---------------- broken submissions ----------------
     "syntax_error": samples.mistake(
         "a syntax error in the pool_output_shape answer: only its test is lost", "pool_output_shape",
-        _patched("pool_output_shape", (_POOL, _POOL[:-1])),  # a closing parenthesis is missing
+        samples.patched("pool_output_shape", (_POOL, _POOL[:-1])),  # a closing parenthesis is missing
         "no function named pool_output_shape"),
     "exception": samples.mistake(
         "conv_param_count raises an exception", "conv_param_count",
-        _patched("conv_param_count", (_CONV_WEIGHTS, _CONV_WEIGHTS + " * kernel_volume")), "kernel_volume"),
+        samples.patched("conv_param_count", (_CONV_WEIGHTS, _CONV_WEIGHTS + " * kernel_volume")),
+        "kernel_volume"),
     "missing_function": samples.mistake(
         "the linear_param_count cell holds a computation but no function", "linear_param_count",
         "lenet_c5 = 400 * 120 + 120\nprint(lenet_c5)\n", "no function named linear_param_count"),
