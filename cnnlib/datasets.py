@@ -154,14 +154,19 @@ class IdxDataset:
     title: str
     sha256: dict           # file name -> SHA-256 of its decompressed bytes
     mirrors: list          # base URLs, tried in order
-    mirrors_env: str       # environment variable that replaces ``mirrors``
-    subfolders: tuple      # searched in every base folder
-    download_subfolder: str
+    subfolders: tuple      # searched in every base folder; downloads go to the first
     # Fashion-MNIST uses MNIST's file names, so a base folder's own files are
     # taken to be MNIST; only its fashion sub-folders (or an explicit root) count.
     search_base_itself: bool
     system_dirs: list = field(default_factory=list)
     install_hint: str | None = None
+    # environment variable that replaces ``mirrors``: CNNLIB_<TITLE>_MIRRORS
+    mirrors_env: str = field(init=False)
+    download_subfolder: str = field(init=False)
+
+    def __post_init__(self):
+        self.mirrors_env = f"CNNLIB_{self.title.upper().replace('-', '_')}_MIRRORS"
+        self.download_subfolder = self.subfolders[0]
 
     def mirror_urls(self):
         """Mirror base URLs: the environment variable wins over ``mirrors``."""
@@ -170,27 +175,10 @@ class IdxDataset:
         return urls or list(self.mirrors)
 
 
-MNIST = IdxDataset(
-    title="MNIST",
-    sha256=MNIST_SHA256,
-    mirrors=MNIST_MIRRORS,
-    mirrors_env="CNNLIB_MNIST_MIRRORS",
-    subfolders=MNIST_SUBFOLDERS,
-    download_subfolder="mnist",
-    search_base_itself=True,
-)
-
-FASHION_MNIST = IdxDataset(
-    title="Fashion-MNIST",
-    sha256=FASHION_MNIST_SHA256,
-    mirrors=FASHION_MNIST_MIRRORS,
-    mirrors_env="CNNLIB_FASHION_MNIST_MIRRORS",
-    subfolders=FASHION_MNIST_SUBFOLDERS,
-    download_subfolder="fashion-mnist",
-    search_base_itself=False,
-    system_dirs=SYSTEM_FASHION_MNIST_DIRS,
-    install_hint="On Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist",
-)
+MNIST = IdxDataset("MNIST", MNIST_SHA256, MNIST_MIRRORS, MNIST_SUBFOLDERS, search_base_itself=True)
+FASHION_MNIST = IdxDataset("Fashion-MNIST", FASHION_MNIST_SHA256, FASHION_MNIST_MIRRORS, FASHION_MNIST_SUBFOLDERS,
+                           search_base_itself=False, system_dirs=SYSTEM_FASHION_MNIST_DIRS,
+                           install_hint="On Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist")
 
 
 # --------------------------------------------------------------------------

@@ -128,29 +128,18 @@ def execute(assignment):
     return time.perf_counter() - start
 
 
-def test_hog_features_notebook_is_generated():
-    check_generated("hog_features")
+@pytest.mark.parametrize("assignment", CONTRACT)
+def test_notebook_is_generated(assignment):
+    check_generated(assignment)
 
 
-def test_hog_features_notebook_follows_the_contract():
-    check_structure("hog_features")
-
-
-@pytest.mark.slow
-def test_hog_features_solution_runs():
-    seconds = execute("hog_features")  # raises CellExecutionError if a cell fails
-    print(f"hog_features solution: {seconds:.1f} s")  # speed is reported, not asserted
-
-
-def test_parameter_counting_notebook_is_generated():
-    check_generated("parameter_counting")
-
-
-def test_parameter_counting_notebook_follows_the_contract():
-    check_structure("parameter_counting")
+@pytest.mark.parametrize("assignment", CONTRACT)
+def test_notebook_follows_the_contract(assignment):
+    check_structure(assignment)
 
 
 @pytest.mark.slow
-def test_parameter_counting_solution_runs():
-    seconds = execute("parameter_counting")  # raises CellExecutionError if a cell fails
-    print(f"parameter_counting solution: {seconds:.1f} s")  # speed is reported, not asserted
+@pytest.mark.parametrize("assignment", CONTRACT)
+def test_solution_runs(assignment):
+    seconds = execute(assignment)  # raises CellExecutionError if a cell fails
+    print(f"{assignment} solution: {seconds:.1f} s")  # speed is reported, not asserted
