@@ -18,6 +18,11 @@
   exceptions are withheld, and nothing the student's code prints during a test
   reaches the notebook.
 
+Both kernels are launched together, so the checker boots while the student
+kernel does and is ready at the first test; when the last cell has run, the
+student kernel gets SIGTERM (the sandbox then ends its namespace at once)
+instead of a shutdown request it may take a second to honour.
+
 On top of nbgrader's per-cell timeout it
 
 - **limits the notebook's wall time**: cells share ``notebook_timeout`` seconds;
@@ -65,6 +70,7 @@ from autograder.sandbox import explain_limit, format_bytes, memory_limit
 
 NOTICE = "autograder_notice"  # metadata key of the grader's own display outputs
 REQUEST_TIMEOUT = 20  # s for a silent request to a kernel (start-up, taking the answer names)
+TERMINATE_SECONDS = 5  # s a finished notebook's kernel gets to exit on SIGTERM before nbclient's shutdown
 CHECKER = "__import__('autograder.checker').checker"  # the checker's module, as test code reaches it
 # per graded notebook of this process, {"notebook", "code_seconds"}: the time its cells ran (student
 # code and tests), read by the grading worker (autograder.grading.grade_submission) as data
@@ -176,6 +182,7 @@ class GuardedExecute(Execute):
             self._give_up = len(self._lost) >= self.max_restarts
             self._dead = None
             self._checker = None
+            self._checker_km = None  # launched with the student kernel, connected at the first test
             try:
                 return super().preprocess(copy.deepcopy(original), resources, km)
             except KernelLost as lost:
@@ -185,6 +192,8 @@ class GuardedExecute(Execute):
             finally:
                 if self._checker is not None:
                     run_sync(self._stop_checker)()
+                elif self._checker_km is not None:  # launched, but no test ran
+                    run_sync(self._shutdown_checker_km)()
                 for folder in self._kernel_dirs:
                     shutil.rmtree(folder, ignore_errors=True)
                 self._kernel_dirs = []
@@ -212,12 +221,33 @@ class GuardedExecute(Execute):
         return km
 
     def create_kernel_manager(self):
-        """nbclient's kernel manager (the student kernel), on private Unix sockets."""
-        return self._private_ipc(super().create_kernel_manager())
+        """nbclient's kernel manager (the student kernel), on private Unix sockets. The checker
+        kernel is launched now too, so that it boots while the student kernel does."""
+        km = self._private_ipc(super().create_kernel_manager())
+        if self._plan.tests and self._checker_km is None:
+            run_sync(self._launch_checker)()
+        return km
+
+    async def _async_cleanup_kernel(self):
+        """End the student kernel with SIGTERM rather than a shutdown request: the notebook has
+        run, and the sandbox's watcher ends its namespace at once on that signal."""
+        km = self.km
+        provisioner = getattr(km, "provisioner", None)
+        try:
+            if provisioner is not None and await ensure_async(km.is_alive()):
+                await provisioner.terminate()
+                deadline = time.monotonic() + TERMINATE_SECONDS
+                while await ensure_async(km.is_alive()) and time.monotonic() < deadline:
+                    await asyncio.sleep(0.02)
+        except Exception as error:  # nbclient's own shutdown below still runs
+            self.log.debug("terminating the kernel: %s", error)
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient's sync wrapper names its own method
 
     # -- the checker kernel -------------------------------------------------------
-    async def _start_checker(self):
-        """Start the checker kernel, connect it to the student kernel, run the setup cells."""
+    async def _launch_checker(self):
+        """Start the checker kernel's process (it is connected to the student kernel later)."""
         km = self._private_ipc(AsyncKernelManager(kernel_name="autograder-checker"))
         # the grader's own interpreter, not the sandboxed kernel spec: this kernel is trusted
         km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -225,6 +255,23 @@ class GuardedExecute(Execute):
                                      display_name="autograder checker", language="python")
         cwd = self.resources.get("metadata", {}).get("path") or None
         await ensure_async(km.start_kernel(cwd=cwd))
+        self._checker_km = km
+
+    async def _shutdown_checker_km(self):
+        km, self._checker_km = self._checker_km, None
+        try:
+            await ensure_async(km.shutdown_kernel(now=True))
+        except Exception as error:  # a checker that is already gone
+            self.log.debug("stopping the checker: %s", error)
+
+    async def _start_checker(self):
+        """Connect the checker kernel (launched with the student kernel, or now after a lost
+        one) to the student kernel and run the setup cells."""
+        if self._checker_km is None or not await ensure_async(self._checker_km.is_alive()):
+            if self._checker_km is not None:
+                await self._shutdown_checker_km()
+            await self._launch_checker()
+        km, self._checker_km = self._checker_km, None
         kc = km.client()
         kc.start_channels()
         await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
