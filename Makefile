@@ -5,6 +5,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
+# two pytest-xdist workers for the 2 cores, a test file to one worker, the longest files first
+# (tests/conftest.py); `make test PYTEST_PARALLEL=` runs the tests one at a time
+PYTEST_PARALLEL ?= -n 2 --dist loadfile --no-loadscope-reorder
 
 .PHONY: demo train-demo test test-fast lint lab notebooks bench bench-grading clean
 
@@ -25,11 +28,11 @@ train-demo: $(STAMP)
 # ruff's rules are in pyproject.toml; the lint runs first because it takes a second
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -116,9 +116,6 @@ class Formgrader:
     """nbgrader's formgrader in a real ``jupyter server`` started in the course folder."""
 
     def __init__(self, course: Path, scratch: Path):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
         config = scratch / "jupyter-config"
         config.mkdir(parents=True)
         # nbgrader's server extension on, the heavy front ends off (only the API is used)
@@ -128,16 +125,29 @@ class Formgrader:
                    PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
                    PATH=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
         self.log = scratch / "server.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={self.port}",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={course}"],
-            cwd=course, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+        for _ in range(3):  # a free port may be taken by another test before the server binds it
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.port = s.getsockname()[1]
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={self.port}",
+                 "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+                 f"--ServerApp.root_dir={course}"],
+                cwd=course, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+            if self.wait_until_up():
+                return
+        raise AssertionError(f"formgrader would not start:\n{self.log.read_text()}")
+
+    def wait_until_up(self) -> bool:
+        """True once the server answers; False when it exited because its port was in use."""
         deadline = time.monotonic() + 180
         while True:
             try:
                 self.get("/api/status")
-                break
+                return True
             except OSError:
+                if self.process.poll() is not None and "already in use" in self.log.read_text():
+                    return False
                 assert self.process.poll() is None and time.monotonic() < deadline, self.log.read_text()
                 time.sleep(1)
 

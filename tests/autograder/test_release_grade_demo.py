@@ -425,8 +425,9 @@ def demo_run(tmp_path_factory):
     if not assignments:
         pytest.skip("no assignment with sample submissions yet")
     root = tmp_path_factory.mktemp("demo")
+    # 60 s a cell: beside the other xdist worker's grading, hog_features' digit cell ran past 30 s
     proc = run_cli("demo", *assignments, "--out", root / "demo-out", "--course", root / "course",
-                   "--workers", 2, cwd=root, check_rc=None)
+                   "--workers", 2, "--timeout", 60, cwd=root, check_rc=None)
     return root, proc, assignments
 
 
