@@ -14,6 +14,7 @@ import os
 import re
 import time
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -213,23 +214,16 @@ def execute(assignment: str, tmp_path: Path, grading: bool, env: dict | None = N
     changes = dict(env or {})
     if grading:
         changes["NBGRADER_EXECUTION"] = "autograde"
-    saved = {name: os.environ.get(name) for name in changes}
-    for name, value in changes.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        start = time.monotonic()
-        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                       resources={"metadata": {"path": str(tmp_path)}}).execute()
-        seconds = time.monotonic() - start
-    finally:
-        for name, value in saved.items():
+    with mock.patch.dict(os.environ):  # the kernel inherits the changes; the whole environment comes back after
+        for name, value in changes.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        start = time.monotonic()
+        NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(tmp_path)}}).execute()
+        seconds = time.monotonic() - start
     errors = {c.get("id"): o.get("evalue", "") for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"
               or (o.output_type == "stream" and o.name == "stderr" and c in grade_test_cells(nb))}
