@@ -48,6 +48,7 @@ import time
 import uuid
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -151,21 +152,11 @@ def grade_batch(root: Path, submissions: Path, out: Path, mark: str, workers: in
                 mode: str | None = None):
     env_tmp = root / "tmp"  # the grader's temporary folders go here, so that leftovers are found
     env_tmp.mkdir(exist_ok=True)
-    saved = {name: os.environ.get(name) for name in ("TMPDIR", "ADVERSARIAL_RUN", "AUTOGRADER_SANDBOX")}
-    os.environ["TMPDIR"] = str(env_tmp)
-    os.environ["ADVERSARIAL_RUN"] = mark
-    if mode is not None:
-        os.environ["AUTOGRADER_SANDBOX"] = mode
-    try:
+    changes = {"TMPDIR": str(env_tmp), "ADVERSARIAL_RUN": mark} | ({} if mode is None else {"AUTOGRADER_SANDBOX": mode})
+    with mock.patch.dict(os.environ, changes):  # the grader inherits them; the test's environment comes back
         return run_cli("grade", ASSIGNMENT, submissions, "--out", out, "--course", root / "course",
                        "--workers", workers, "--timeout", CELL_TIMEOUT, "--notebook-timeout", NOTEBOOK_TIMEOUT,
                        *extra, cwd=root, check_rc=None)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def link_to_source(submissions: Path, course: Path) -> None:

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support import REPO, processes_with
 
 from autograder import sandbox
 from autograder.course import install_kernel
@@ -62,18 +62,6 @@ def sandboxed(mode: str, code: str, work: Path, connection_file: Path, timeout: 
         environment.pop("AUTOGRADER_EXTRA_BINDS", None)
     return subprocess.run([sys.executable, "-c", launcher], cwd=work, env=environment, capture_output=True,
                           text=True, timeout=timeout, start_new_session=True)
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 # --- choosing the mode ----------------------------------------------------------------

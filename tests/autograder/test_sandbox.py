@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support import REPO
+from support import REPO, processes_with
 from traitlets.config import Config
 
 from autograder import sandbox
@@ -159,18 +159,6 @@ def test_memory_limit_fails_only_the_allocating_cell(kernel_env):
     (error,) = errors(nb.cells[0])
     assert error.startswith("MemoryError") and "memory limit" in error and "2 GiB" in error
     assert text(nb.cells[1]).strip() == "1000.0"
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 @pytest.mark.slow
