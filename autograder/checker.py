@@ -153,6 +153,13 @@ class StudentKernel:
         self.namespace: dict = {}  # the checker's namespace, and the answers as taken before the test
         self.answers: dict = {}
 
+    def close(self) -> None:
+        """Close the sockets, then the context. Left to the garbage collector, the context can be
+        finalised before its sockets and wait for them for ever (pyzmq's term())."""
+        for socket in (self.shell, self.stdin):
+            socket.close(linger=0)
+        self.context.term()
+
     def overrides(self) -> dict:
         """Answer names a test has rebound to checker functions (e.g. the library's parts of a
         pipeline, so that one part is graded alone): during a call the student's code sees those."""

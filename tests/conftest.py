@@ -40,7 +40,6 @@ def mnist_dir():
     return folder
 
 
-
 # --- running in parallel (`make test`: pytest-xdist, `-n 2 --dist loadfile`) ------------------
 # A test file goes to one worker as a whole, so that its module-scoped fixtures (a graded batch,
 # a JupyterLab server, a venv) are built once. (pytest-xdist 3.8's loadgroup cannot regroup

@@ -45,6 +45,7 @@ def student(tmp_path_factory):
     info = {key: value.decode() if isinstance(value, bytes) else value for key, value in info.items()}
     kernel = checker.StudentKernel(info, km.provisioner.process.pid)
     yield kernel, run
+    kernel.close()  # a context left to the garbage collector once hung a later test in its term()
     kc.stop_channels()
     km.shutdown_kernel(now=True)
 
