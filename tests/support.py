@@ -4,6 +4,7 @@ import csv
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -36,6 +37,15 @@ def processes_with(marker: str) -> list[int]:
                     found.append(int(entry.name))
             except OSError:
                 pass
+    return found
+
+
+def processes_left(marker: str, seconds: float = 10) -> list[int]:
+    """``processes_with(marker)`` once they are gone, or after ``seconds``: a process killed a
+    moment ago may still be listed on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while (found := processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     return found
 
 

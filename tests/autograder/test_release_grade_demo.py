@@ -20,7 +20,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support import FIXTURES, REPO, assert_nothing_leaks, header, questions_by_student, read_csv, run_cli
+from support import (
+    FIXTURES,
+    REPO,
+    assert_nothing_leaks,
+    header,
+    processes_left,
+    questions_by_student,
+    read_csv,
+    run_cli,
+)
 
 from autograder import ASSIGNMENTS_DIR, SAMPLES_DIR
 from autograder import samples as samples_module
@@ -228,18 +237,6 @@ def test_committed_samples_are_up_to_date():
 
 # --- grading workers (autograder.worker) -----------------------------------------
 
-def processes_running(text: str) -> list[int]:
-    """Process ids whose command line holds ``text`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and text.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            pass
-    return found
-
-
 def is_worker(pid: int) -> bool:
     try:
         return b"autograder.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -269,10 +266,10 @@ def test_a_worker_leaves_no_process_of_a_job_behind():
 
     assert worker.call(subprocess.call, ["sh", "-c", "sleep 987654 &"])[0] == 0
     assert worker.call(os.getpid)[0]  # the worker itself survives its job's clean-up
-    assert processes_running("sleep 987654") == []
+    assert processes_left("sleep 987654") == []
     with pytest.raises(worker.WorkerLost):
         worker.call(subprocess.call, ["sh", "-c", "sleep 987655 & sleep 60"], wall_time=2)
-    assert processes_running("sleep 987655") == []  # killed with the overrunning worker
+    assert processes_left("sleep 987655") == []  # killed with the overrunning worker
     worker.POOL.close()
 
 
