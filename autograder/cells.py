@@ -43,6 +43,16 @@ def is_setup(cell) -> bool:
     return cell.get("cell_type") == "code" and (grade_id(cell) == SETUP_ID or marked)
 
 
+def time_limit(cell) -> float | None:
+    """The cell's own time limit in seconds, ``"autograder": {"timeout": S}`` (None: the course's).
+    It can only shorten the course's cell limit, never lengthen it."""
+    meta = cell.get("metadata", {}).get("autograder", {})
+    value = meta.get("timeout") if isinstance(meta, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        return None
+    return float(value)
+
+
 def is_locked(cell) -> bool:
     return bool(nbgrader_meta(cell).get("locked"))
 

@@ -25,6 +25,9 @@ instead of a shutdown request it may take a second to honour.
 
 On top of nbgrader's per-cell timeout it
 
+- **gives a cell a shorter limit of its own** when the instructor's source sets
+  ``"autograder": {"timeout": S}`` in its metadata (a cheap test need not wait
+  30 s for a function that never returns); the student's copy cannot lengthen it;
 - **limits the notebook's wall time**: cells share ``notebook_timeout`` seconds;
   a cell cut short by it, or never started, gets ``NotebookTimeoutError``;
 - **caps output**: a cell that prints more than ``cell_output_limit`` bytes (or
@@ -118,6 +121,11 @@ class Plan:
             for name in names:
                 self.cell_of.setdefault(name, grade_id)
         self.tests = {nbcells.grade_id(cell): cell.source for cell in source_nb.cells if nbcells.is_test(cell)}
+        # the instructor's per-cell limits; without a source (nbgrader validate) the notebook's own,
+        # which can only shorten the course's limit
+        limits_from = source_nb if source_nb.cells else submitted_nb
+        self.time_limits = {nbcells.grade_id(cell): nbcells.time_limit(cell) for cell in limits_from.cells
+                            if nbcells.grade_id(cell) and nbcells.time_limit(cell)}
         submitted = {nbcells.grade_id(cell): cell.get("source", "") for cell in submitted_nb.cells
                      if nbcells.is_answer(cell)}
         self.sources = {name: submitted.get(grade_id, "") for name, grade_id in self.cell_of.items()}
@@ -200,6 +208,9 @@ class GuardedExecute(Execute):
 
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
+        own = self._plan.time_limits.get(nbcells.grade_id(cell)) if cell is not None else None
+        if own is not None and (timeout is None or own < timeout):
+            timeout = own
         if self._deadline is not None:
             remaining = max(1.0, self._deadline - time.monotonic())
             if timeout is None or remaining < timeout:
@@ -344,7 +355,9 @@ class GuardedExecute(Execute):
             return cell
 
         test = is_test(cell)
-        cut_by_notebook = self._deadline is not None and self._deadline - time.monotonic() < (self.timeout or 1e9)
+        own = self._plan.time_limits.get(nbcells.grade_id(cell))
+        cell_limit = min(self.timeout or 1e9, own or 1e9)
+        cut_by_notebook = self._deadline is not None and self._deadline - time.monotonic() < cell_limit
         started = time.monotonic()
         try:
             if test:
@@ -377,6 +390,11 @@ class GuardedExecute(Execute):
             if not test:
                 await self._forget_answers(cell)
         timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and cell_limit < (self.timeout or 1e9) and not cut_by_notebook:
+            message = f"cell exceeded the {cell_limit:g} s time limit of this cell"
+            for output in cell.outputs:
+                if output.output_type == "error" and output.ename == "CellTimeoutError":
+                    output.evalue, output.traceback = message, [f"CellTimeoutError: {message}"]
         if timed_out and cut_by_notebook:
             cell.outputs = [o for o in cell.outputs if o.output_type != "error"] + [error_output(
                 "NotebookTimeoutError",

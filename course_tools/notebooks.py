@@ -86,11 +86,16 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# A quick test cell's own time limit while graded: every such test of the four assignments took
+# at most 0.6 s on a busy 2-core machine, so 10 s leaves room for slow loops (benchmarks/NOTES.md).
+QUICK_TEST_SECONDS = 10
 
 # The first code cell of every lecture and every assignment, word for word (an assignment's
 # setup cell goes on with its imports and test helpers). In Colab it installs the same
 # environment as `pip install '.[course]'` on the course server, and turns on the widget manager
-# that ipywidgets needs there; elsewhere cnnlib is importable and it only sets up plotting.
+# that ipywidgets needs there; elsewhere cnnlib is already importable. No %matplotlib line:
+# ipykernel and Colab draw inline by default, and the magic would import pyplot in every kernel
+# (the grader starts two per submission).
 SETUP = '''\
 # Setup: in JupyterLab cnnlib is already installed; in Google Colab this cell installs it.
 # Instructors: point COURSE_GIT_URL at the course's repository.
@@ -101,8 +106,7 @@ if importlib.util.find_spec("cnnlib") is None:
     importlib.invalidate_caches()
 if "google.colab" in sys.modules:
     from google.colab import output
-    output.enable_custom_widget_manager()
-%matplotlib inline'''
+    output.enable_custom_widget_manager()'''
 
 
 def _text(source):
@@ -232,8 +236,23 @@ def notebook(cells):
     return nb
 
 
-def assignment_notebook(intro, setup_source, cells):
-    """An assignment: the instructions ``intro``, the :func:`setup_cell` of ``setup_source``, then ``cells``."""
+def assignment_notebook(intro, setup_source, cells, *, test_time_limit=None, slow_tests=()):
+    """An assignment: the instructions ``intro``, the :func:`setup_cell` of ``setup_source``, then ``cells``.
+
+    ``test_time_limit``: seconds every test cell but those named in ``slow_tests`` may run while
+    graded, written to ``metadata["autograder"]["timeout"]`` (autograder/execute.py enforces it;
+    it can only shorten the course's cell limit). A quick test then gives up on a function that
+    never returns after these seconds instead of the course's 30.
+    """
+    cells = list(cells)
+    unknown = set(slow_tests) - {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in cells}
+    if unknown:
+        raise ValueError(f"slow_tests names no test cell: {sorted(unknown)}")
+    if test_time_limit is not None:
+        for cell in cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") not in slow_tests:
+                cell.metadata.setdefault("autograder", {})["timeout"] = test_time_limit
     return notebook([instructions("intro", intro), setup_cell(setup_source), *cells])
 
 

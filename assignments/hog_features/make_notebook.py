@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import sys
 
-from course_tools.notebooks import assignment_notebook, free_code, instructions, main, written
+from course_tools.notebooks import QUICK_TEST_SECONDS, assignment_notebook, free_code, instructions, main, written
 from course_tools.questions import constant_question, graded_function, library_names_used_source
 
 # --------------------------------------------------------------------------
@@ -1018,7 +1018,7 @@ def build():
         instructions("part7_question", PART7),
         written("explain_hog_vs_pixels", 2, WRITTEN),
         instructions("references", REFERENCES),
-    ])
+    ], test_time_limit=QUICK_TEST_SECONDS, slow_tests=('test_digit_features',))
 
 
 if __name__ == "__main__":

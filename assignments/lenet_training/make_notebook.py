@@ -31,7 +31,16 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import assignment_notebook, free_code, instructions, locked_code, main, tests, written
+from course_tools.notebooks import (
+    QUICK_TEST_SECONDS,
+    assignment_notebook,
+    free_code,
+    instructions,
+    locked_code,
+    main,
+    tests,
+    written,
+)
 from course_tools.questions import graded_function
 
 #: What the training cell does under nbgrader: (epochs, batch size, learning rate), on all
@@ -607,7 +616,7 @@ def build():
         locked_code("training_curves", PLOT),
         instructions("part4_written", PART4),
         written("written_answers", 2, WRITTEN),
-    ])
+    ], test_time_limit=QUICK_TEST_SECONDS, slow_tests=('test_trained_lenet5',))
 
 
 

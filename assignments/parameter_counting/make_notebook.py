@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 
-from course_tools.notebooks import assignment_notebook, free_code, instructions, main, written
+from course_tools.notebooks import QUICK_TEST_SECONDS, assignment_notebook, free_code, instructions, main, written
 from course_tools.questions import constant_question, graded_function, library_names_used_source
 
 # --------------------------------------------------------------------------
@@ -862,7 +862,7 @@ def build():
         *constant("ALEXNET_POOL1_SHAPE", *ALEX_POOL1_SHAPE, "shape", TEST_ALEX_POOL1_SHAPE_HIDDEN),
         *constant("ALEXNET_FC6_PARAMS", *ALEX_FC6, "number", TEST_ALEX_FC6_HIDDEN),
         instructions("references", REFERENCES),
-    ])
+    ], test_time_limit=QUICK_TEST_SECONDS)
 
 
 if __name__ == "__main__":

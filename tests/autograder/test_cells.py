@@ -80,3 +80,38 @@ def test_hidden_tests_are_marked_for_the_checker_only_at_the_marker():
     assert marked.splitlines()[1] == ("    __import__('autograder.checker').checker.enter_hidden()  "
                                       "### BEGIN HIDDEN TESTS")
     assert marked.splitlines()[0] == "check(1)" and marked.splitlines()[3] == "### END HIDDEN TESTS"
+
+
+@pytest.mark.parametrize("value, expected", [
+    (10, 10.0), (2.5, 2.5), (0, None), (-3, None), (True, None), ("10", None), (float("nan"), None),
+    (float("inf"), None), (None, None),
+])
+def test_a_cells_own_time_limit_is_a_positive_finite_number(value, expected):
+    cell = nbformat.v4.new_code_cell("pass", metadata={"autograder": {"timeout": value}})
+    assert cells.time_limit(cell) == expected
+    assert cells.time_limit(nbformat.v4.new_code_cell("pass", metadata={"autograder": "10"})) is None
+
+
+def test_the_plan_takes_time_limits_from_the_instructors_source_only():
+    def test_cell(grade_id, limit):
+        return nbformat.v4.new_code_cell("assert f() == 1", metadata={
+            "nbgrader": {"grade_id": grade_id, "grade": True, "solution": False, "locked": True, "points": 1},
+            "autograder": {"timeout": limit}})
+    source = nbformat.v4.new_notebook(cells=[test_cell("test_f", 10)])
+    copy = nbformat.v4.new_notebook(cells=[test_cell("test_f", 1000), test_cell("test_g", 5)])
+    assert Plan(source, copy).time_limits == {"test_f": 10.0}
+    # no source (nbgrader validate of the instructor's own notebook): the notebook's limits
+    assert Plan(nbformat.v4.new_notebook(), copy).time_limits == {"test_f": 1000.0, "test_g": 5.0}
+
+
+@pytest.mark.parametrize("assignment, slow", [
+    ("parameter_counting", set()), ("conv_backprop", {"test_conv_gradient_check"}),
+    ("hog_features", {"test_digit_features"}), ("lenet_training", {"test_trained_lenet5"}),
+])
+def test_every_quick_test_of_the_assignments_has_a_limit_of_its_own(assignment, slow):
+    from course_tools.notebooks import QUICK_TEST_SECONDS
+
+    nb = nbformat.read(REPO / "assignments" / assignment / f"{assignment}.ipynb", as_version=4)
+    limits = {cells.grade_id(cell): cells.time_limit(cell) for cell in nb.cells if cells.is_test(cell)}
+    assert {grade_id for grade_id, limit in limits.items() if limit is None} == slow
+    assert {limit for limit in limits.values() if limit is not None} == {QUICK_TEST_SECONDS}

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -27,6 +28,7 @@ from traitlets.config import Config
 from autograder import sandbox
 from autograder.course import install_kernel
 from autograder.execute import GuardedExecute, seed_of
+from autograder.nbgrader_config import timeout_error
 
 SECRET = REPO / "assignments" / "parameter_counting" / "parameter_counting.ipynb"
 
@@ -370,3 +372,29 @@ def test_a_cell_that_ignores_the_interrupt_costs_only_itself(kernel_env):
     (error,) = errors(nb.cells[1])
     assert error.startswith("KernelUnresponsive") and "time limit" in error
     assert errors(nb.cells[2]) == []
+
+
+@pytest.mark.slow
+def test_a_test_with_a_limit_of_its_own_gives_up_sooner_whatever_the_copy_says(kernel_env):
+    def limited(cell, seconds):
+        cell.metadata["autograder"] = {"timeout": seconds}
+        return cell
+
+    source = [answer("def f():\n    return 1", "f"), limited(graded("assert f() == 1", "test_f"), 2),
+              graded("assert f() == 1", "test_f_again")]
+    # the submission's f never returns, and its copy of test_f claims a longer limit than the course's
+    nb = run([answer("def f():\n    while True:\n        pass", "f"), limited(graded("assert f() == 1", "test_f"), 600),
+              graded("assert f() == 1", "test_f_again")], kernel_env, source=source,
+             timeout=6, interrupt_on_timeout=True, error_on_timeout=timeout_error(6))  # as the course sets it
+    # (the interrupt that stopped the call may come first: the timeout is the cell's message)
+    assert errors(nb.cells[1])[-1] == "CellTimeoutError: cell exceeded the 2 s time limit of this cell"
+    assert errors(nb.cells[2])[-1] == "CellTimeoutError: cell exceeded the 6 s time limit"
+    ran = {cell.metadata.nbgrader.grade_id: seconds_run(cell) for cell in nb.cells[1:]}
+    assert 1.5 < ran["test_f"] < 4.5 and 5.5 < ran["test_f_again"] < 9, ran
+
+
+def seconds_run(cell) -> float:
+    timing = cell.metadata["execution"]
+    start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                  for key in ("iopub.execute_input", "shell.execute_reply"))
+    return (end - start).total_seconds()
