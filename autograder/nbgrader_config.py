@@ -28,7 +28,12 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from autograder.execute import GuardedExecute  # noqa: E402
-from autograder.feedback import ClearHiddenTestsFromFeedback, LimitFeedbackPage, ReduceTracebacks  # noqa: E402
+from autograder.feedback import (  # noqa: E402
+    ClearHiddenTestsFromFeedback,
+    FeedbackExporter,
+    LimitFeedbackPage,
+    ReduceTracebacks,
+)
 from autograder.math_text import MathToText  # noqa: E402
 
 CELL_TIMEOUT = 30  # seconds per cell; `python -m autograder grade --timeout S` overrides it
@@ -89,6 +94,7 @@ c.OverwriteCells.missing_cell_notification = (
 # tracebacks reduced to "ename: evalue" (a traceback quotes the hidden line),
 # the maths of markdown cells as text (the page is read offline, without MathJax), and
 # the page kept small and free of markup or script that a student wrote.
+c.GenerateFeedback.exporter_class = FeedbackExporter  # HTMLExporter without its BeautifulSoup pass
 c.GenerateFeedback.preprocessors = [
     GetGrades,
     ClearHiddenTestsFromFeedback,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from support import FIXTURES
+from support import FIXTURES, REPO
 
 from autograder.feedback import (
     MAX_FEEDBACK_BYTES,
@@ -190,3 +190,42 @@ def test_publish_feedback_never_writes_more_than_2_mib(tmp_path):
     text = page.read_text()
     assert len(text.encode()) <= MAX_FEEDBACK_BYTES and "at most 2 MiB" in text
     assert SCRIPT not in text and "&lt;script&gt;" in text and "characters left out" in text
+
+
+
+def course_feedback_step():
+    """nbgrader's GenerateFeedback as the course configures it (autograder/nbgrader_config.py)."""
+    from nbgrader.converters import GenerateFeedback
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(REPO / "autograder")).load_config()
+    return GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+
+
+def test_the_feedback_export_equals_nbconverts_without_parsing_the_page_again():
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from autograder.feedback import NO_ALT, FeedbackExporter
+
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("**Part 1** with <img src='x.png' alt='a kept description'>"),
+        nbformat.v4.new_code_cell("plot()", outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+            nbformat.v4.new_output("stream", name="stdout", text="loss 0.25 < 1 & falling\n")]),
+    ])
+    step = course_feedback_step()
+    assert step.exporter_class is FeedbackExporter  # every feedback page of the course
+    grades = {"nbgrader": {"notebook": "demo", "score": 1, "max_score": 2, "late_penalty": 0}}  # GetGrades'
+    ours, _ = step.exporter_class(parent=step, config=step.config).from_notebook_node(nb, dict(grades))
+    theirs, _ = HTMLExporter(parent=step, config=step.config).from_notebook_node(nb, dict(grades))
+    assert "jp-Cell-inputWrapper" not in theirs and "jp-OutputArea-output" not in theirs  # nothing to tab to
+    page, reference = BeautifulSoup(ours, "html.parser"), BeautifulSoup(theirs, "html.parser")
+    assert page.get_text() == reference.get_text() and "loss 0.25 < 1 & falling" in page.get_text()
+    assert [img.get("alt") for img in page.find_all("img")] == [img.get("alt") for img in reference.find_all("img")] \
+        == ["a kept description", NO_ALT]
+    import nbconvert.exporters.html
+
+    assert nbconvert.exporters.html.BeautifulSoup is BeautifulSoup  # put back
