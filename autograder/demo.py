@@ -2,8 +2,8 @@
 
 1. release every assignment (validate the source, generate the student version,
    validate that) into the course folder;
-2. grade every sample submission of every assignment (``samples/``),
-   all in one pool of workers;
+2. meanwhile, grade every sample submission of every assignment (``samples/``),
+   all in one pool of workers (grading reads the source, not the release);
 3. print the gradebook (student x assignment);
 4. compare every per-question score (and expected feedback words) with the
    samples' manifests, and print the mismatches;
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import csv
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder import SAMPLES_DIR
+from autograder import SAMPLES_DIR, worker
 from autograder.course import find_assignments, prepare_course
 from autograder.gradebook import record
 from autograder.grading import Batch, grade_batches
@@ -42,21 +43,29 @@ def demo(args) -> int:
         return 1
     course = prepare_course(args.course, assignments, args.assignments)
 
-    print(f"== release {len(assignments)} assignment(s) into {course.root}")
-    reports = release(course, assignments, args.workers)
-    print(summary(reports, course.root))
-    released = [r.assignment for r in reports if r.ok]
-
-    with_samples = [a for a in released if (samples / a / "manifest.json").exists()]
-    no_samples = [a for a in released if a not in with_samples]
+    # Grading reads the instructor's source, not the release, so the releases run beside it
+    # (one at a time: the grading workers keep the cores busy); a refused assignment's
+    # samples are graded for nothing and left out below.
+    with_samples = [a for a in assignments if (samples / a / "manifest.json").exists()]
     out = Path(args.out)
     batches = [Batch(a, samples / a, out / a) for a in with_samples]
     total = sum(len(load_manifest(a, samples)["students"]) for a in with_samples)
-    print(f"\n== grade {total} sample submission(s) with {args.workers} worker(s)")
+    print(f"== release {len(assignments)} assignment(s) into {course.root}, and meanwhile")
+    print(f"== grade {total} sample submission(s) with {args.workers} worker(s)")
+    worker.POOL.start(args.workers)  # the grading workers import nbgrader while the releases start
     options = limits_of(args)
     grade_start = time.monotonic()
-    grade_batches(course, batches, options)
+    with ThreadPoolExecutor(1) as releasing:
+        releases = releasing.submit(release, course, assignments, 1)
+        try:
+            grade_batches(course, batches, options)
+        finally:
+            reports = releases.result()
     grade_seconds = time.monotonic() - grade_start
+    print("\n" + summary(reports, course.root))
+    released = [r.assignment for r in reports if r.ok]
+    batches = [batch for batch in batches if batch.assignment in released]
+    no_samples = [a for a in released if a not in with_samples]
     for batch in batches:
         write_report(batch.out)
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import itertools
 import json
 import os
 import re
@@ -499,7 +500,10 @@ def grade_batches(course: Course, batches: list[Batch], options: Options) -> lis
             workdir = Path(tmp)
             names = sorted({batch.assignment for batch in batches})
             templates = dict(zip(names, pool.map(lambda a: make_template(course, a, workdir, options), names)))
-            todo = [(batch, student_dir) for batch in batches for student_dir in students(batch.submissions)]
+            # the assignments taken in turn: a slow assignment's submissions (or one that hangs) do
+            # not all queue at the end, where they would leave workers idle
+            queues = [[(batch, student_dir) for student_dir in students(batch.submissions)] for batch in batches]
+            todo = [job for turn in itertools.zip_longest(*queues) for job in turn if job is not None]
             for batch in batches:
                 clear_results(batch.out)
             with progress_bar(len(todo), options) as (bar, log):

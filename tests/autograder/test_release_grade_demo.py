@@ -297,6 +297,24 @@ def fixture_submissions(tmp_path_factory):
     return samples / FIXTURE
 
 
+@pytest.mark.slow
+def test_the_demo_leaves_out_an_assignment_whose_release_is_refused(fixture_submissions, tmp_path):
+    # the demo grades while it releases: what it graded of a refused assignment must not count
+    assignments = tmp_path / "assignments"
+    shutil.copytree(FIXTURE_ASSIGNMENTS / FIXTURE, assignments / FIXTURE)
+    source = assignments / FIXTURE / f"{FIXTURE}.ipynb"
+    text = source.read_text()
+    assert text.count("return a + b") == 1
+    source.write_text(text.replace("return a + b", "return a - b"))  # the solution fails its own test
+    proc = run_cli("demo", FIXTURE, "--assignments", assignments, "--samples", fixture_submissions.parent,
+                   "--out", tmp_path / "out", "--course", tmp_path / "course", "--timeout", CELL_TIMEOUT,
+                   "--workers", 2, cwd=tmp_path, check_rc=1)
+    assert f"NOT RELEASED: {FIXTURE}" in proc.stdout and "validate source" in proc.stdout
+    assert "MISMATCH" not in proc.stdout
+    assert FIXTURE not in (tmp_path / "out" / "gradebook.csv").read_text()
+    assert "recorded" not in proc.stdout  # nothing of it went into the course's gradebook
+
+
 @pytest.fixture(scope="module")
 def fixture_graded(fixture_submissions, tmp_path_factory):
     """``python -m autograder grade`` on every fixture submission, 2 workers."""
