@@ -70,8 +70,8 @@ class FeedbackExporter(HTMLExporter):
     """nbconvert's HTML export for feedback pages, without parsing each page again.
 
     After rendering, ``HTMLExporter`` parses the whole page with BeautifulSoup to
-    give images without one an alt text and JupyterLab-template cells a tab stop,
-    more than half of its time (0.6 of 1.0 s per page). nbgrader's feedback
+    give images without one an alt text and JupyterLab-template cells a tab stop:
+    0.33 of its 0.44 CPU s for a parameter_counting page. nbgrader's feedback
     template is the classic one, which has no such cells, so only the alt text is
     left to add, and a pattern adds the same one.
     """
