@@ -206,11 +206,13 @@ class GuardedExecute(Execute):
                     shutil.rmtree(folder, ignore_errors=True)
                 self._kernel_dirs = []
 
-    def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
+    def _own_limit(self, cell) -> float | None:
+        """The limit the instructor's source sets for this cell, when shorter than the course's."""
         own = self._plan.time_limits.get(nbcells.grade_id(cell)) if cell is not None else None
-        if own is not None and (timeout is None or own < timeout):
-            timeout = own
+        return own if own is not None and (not self.timeout or own < self.timeout) else None
+
+    def _get_timeout(self, cell):
+        timeout = self._own_limit(cell) or super()._get_timeout(cell)
         if self._deadline is not None:
             remaining = max(1.0, self._deadline - time.monotonic())
             if timeout is None or remaining < timeout:
@@ -355,8 +357,8 @@ class GuardedExecute(Execute):
             return cell
 
         test = is_test(cell)
-        own = self._plan.time_limits.get(nbcells.grade_id(cell))
-        cell_limit = min(self.timeout or 1e9, own or 1e9)
+        own = self._own_limit(cell)
+        cell_limit = own or self.timeout or 1e9
         cut_by_notebook = self._deadline is not None and self._deadline - time.monotonic() < cell_limit
         started = time.monotonic()
         try:
@@ -390,8 +392,8 @@ class GuardedExecute(Execute):
             if not test:
                 await self._forget_answers(cell)
         timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs)
-        if timed_out and cell_limit < (self.timeout or 1e9) and not cut_by_notebook:
-            message = f"cell exceeded the {cell_limit:g} s time limit of this cell"
+        if timed_out and own is not None and not cut_by_notebook:
+            message = f"cell exceeded the {own:g} s time limit of this cell"
             for output in cell.outputs:
                 if output.output_type == "error" and output.ename == "CellTimeoutError":
                     output.evalue, output.traceback = message, [f"CellTimeoutError: {message}"]

