@@ -190,12 +190,15 @@ def make_template(course: Course, assignment: str, workdir: Path, options: Optio
     info = read_assignment(course.source(assignment))
     root = workdir / f"template-{assignment}"
     make_private_course(root, course.source(assignment), None, options)
-    run, _ = worker.call(nbgrader_step, root, "generate_assignment", assignment, root / "generate_assignment.log",
-                         wall_time=options.notebook_timeout * len(info.notebooks) + STARTUP_ALLOWANCE)
+    with ThreadPoolExecutor(1) as beside:  # the rules' overlay is built here while a worker records
+        binds = beside.submit(rules.prepare, course.source(assignment), workdir)
+        run, _ = worker.call(nbgrader_step, root, "generate_assignment", assignment,
+                             root / "generate_assignment.log",
+                             wall_time=options.notebook_timeout * len(info.notebooks) + STARTUP_ALLOWANCE)
+        info.binds = binds.result()
     if not run.ok:
         raise GradingError(f"nbgrader generate_assignment {assignment} failed: {last_error(run.log)}")
     info.gradebook = root / "gradebook.db"
-    info.binds = rules.prepare(course.source(assignment), workdir)
     return info
 
 
@@ -494,8 +497,11 @@ def grade_batches(course: Course, batches: list[Batch], options: Options) -> lis
         if not Path(batch.submissions).is_dir():
             raise GradingError(f"no submissions folder {batch.submissions}")
     workers = max(1, options.workers)
-    worker.POOL.start(workers)  # they import nbgrader while the templates are made
+    worker.POOL.start(workers)
     try:
+        # the templates (and the rules' overlays, in this process) are made once the workers have
+        # imported nbgrader: on the same cores, they slowed the imports every submission waits for
+        worker.POOL.wait_ready()
         with tempfile.TemporaryDirectory(prefix="autograder-") as tmp, ThreadPoolExecutor(workers) as pool:
             workdir = Path(tmp)
             names = sorted({batch.assignment for batch in batches})

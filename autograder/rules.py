@@ -208,13 +208,16 @@ def plan_stubs(package_dir: Path, union: dict[str, list[Rule]], package: str = "
             if name in definitions and (name in stubs.get(module, {}) or _is_private(name)):
                 continue
             queue.append(node)
+    helpers = {}  # private name -> its definitions that are not stubs, in every module
+    for module, (_, tree) in trees.items():
+        for name, node in _definitions(tree).items():
+            if _is_private(name) and name not in stubs.get(module, {}):
+                helpers.setdefault(name, []).append(node)
     while queue:
         new = _references(queue.pop()) - reached
         reached |= new
-        for module, (_, tree) in trees.items():
-            for name, node in _definitions(tree).items():
-                if name in new and _is_private(name) and name not in stubs.get(module, {}):
-                    queue.append(node)
+        for name in new:
+            queue += helpers.get(name, [])
     for module in list(stubs):
         _, tree = trees[module]
         rule = module_rule[module]

@@ -309,3 +309,24 @@ def test_an_ungradable_resubmission_scores_zero_and_keeps_the_manual_grade(tmp_p
     assert (after.auto_score, after.manual_score, after.total) == (0.0, 1.0, 1.0)
     assert after.pending == [f"{fixture}/{written}"] and done.to_review == [f"alice/{written}"]
     assert not (course.root / "autograded" / "alice" / fixture / f"{fixture}.ipynb").exists()
+
+
+def test_a_new_gradebook_is_stamped_with_the_revision_alembic_reports(tmp_path):
+    """The grader reads the newest revision of nbgrader's schema in its own process
+    (autograder.nbgrader_cli.start_faster) instead of running ``alembic heads``: the same
+    revision, and a gradebook made afterwards is stamped with it."""
+    import sqlite3
+
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.nbgrader_cli import alembic_head, start_faster
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'other.db'}") as ini:
+        heads = subprocess.run([str(Path(sys.executable).with_name("alembic")), "-c", ini, "heads"],
+                               capture_output=True, text=True, check=True).stdout
+    assert alembic_head() == heads.split()[0]
+    start_faster()
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        pass
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(heads.split()[0],)]
