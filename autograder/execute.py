@@ -19,9 +19,10 @@
   reaches the notebook.
 
 Both kernels are launched together, so the checker boots while the student
-kernel does and is ready at the first test; when the last cell has run, the
-student kernel gets SIGTERM (the sandbox then ends its namespace at once)
-instead of a shutdown request it may take a second to honour.
+kernel does and is ready at the first test (a :class:`ReadyClient` says so as
+soon as each has answered); when the last cell has run, the student kernel gets
+SIGTERM (the sandbox then ends its namespace at once) instead of a shutdown
+request it may take a second to honour, and the checker is killed meanwhile.
 
 On top of nbgrader's per-cell timeout it
 
@@ -61,6 +62,7 @@ from pathlib import Path
 from queue import Empty
 
 import nbformat
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient.util import ensure_async, run_sync
@@ -73,11 +75,53 @@ from autograder.sandbox import explain_limit, format_bytes, memory_limit
 
 NOTICE = "autograder_notice"  # metadata key of the grader's own display outputs
 REQUEST_TIMEOUT = 20  # s for a silent request to a kernel (start-up, taking the answer names)
+IOPUB_SECONDS = 0.2  # s for a kernel_info request's idle status on IOPub before it is asked again
 TERMINATE_SECONDS = 5  # s a finished notebook's kernel gets to exit on SIGTERM before nbclient's shutdown
 CHECKER = "__import__('autograder.checker').checker"  # the checker's module, as test code reaches it
 # per graded notebook of this process, {"notebook", "code_seconds"}: the time its cells ran (student
 # code and tests), read by the grading worker (autograder.grading.grade_submission) as data
 TIMINGS: list[dict] = []
+
+
+class ReadyClient(AsyncKernelClient):
+    """A kernel client that is ready as soon as its kernel has answered ``kernel_info`` on both
+    channels. jupyter_client's ``wait_for_ready`` then waits for 0.2 s of silence on IOPub,
+    for the student and the checker kernel of every graded notebook: idle time that adds up
+    over a batch (benchmarks/NOTES.md). Every reader of these clients (nbclient, the checker)
+    takes only the replies to its own requests, so nothing needs flushing."""
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        asked: set[str] = set()  # a late answer to an earlier request counts as well
+        while True:
+            asked.add(self.kernel_info())
+            reply = await self._reply_to(self.shell_channel, asked, 1.0)
+            # a request's idle status: IOPub is connected, and nothing of that request comes after it
+            if reply is not None and await self._reply_to(self.iopub_channel, asked, IOPUB_SECONDS, idle=True):
+                self._handle_kernel_info_reply(reply)
+                return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    wait_for_ready = _async_wait_for_ready
+
+    @staticmethod
+    async def _reply_to(channel, asked: set[str], seconds: float, idle: bool = False):
+        """The first message on ``channel`` answering one of the requests ``asked`` (with
+        ``idle``: an idle status), or None after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = await channel.get_msg(timeout=left)
+            except Empty:
+                return None
+            if msg["parent_header"].get("msg_id") not in asked:
+                continue
+            if not idle or (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"):
+                return msg
+        return None
 
 
 class KernelLost(Exception):
@@ -237,23 +281,31 @@ class GuardedExecute(Execute):
         """nbclient's kernel manager (the student kernel), on private Unix sockets. The checker
         kernel is launched now too, so that it boots while the student kernel does."""
         km = self._private_ipc(super().create_kernel_manager())
+        km.client_factory = ReadyClient
         if self._plan.tests and self._checker_km is None:
             run_sync(self._launch_checker)()
         return km
 
     async def _async_cleanup_kernel(self):
         """End the student kernel with SIGTERM rather than a shutdown request: the notebook has
-        run, and the sandbox's watcher ends its namespace at once on that signal."""
+        run, and the sandbox's watcher ends its namespace at once on that signal. The checker
+        kernel is killed at the same time."""
         km = self.km
         provisioner = getattr(km, "provisioner", None)
+        # the checker is killed meanwhile (trusted, nothing to save): both exits are waited for at once
+        connected = getattr(self, "_checker", None)
+        checker = connected[0] if connected is not None else getattr(self, "_checker_km", None)
+        kernels = [k for k in (km, checker) if getattr(k, "provisioner", None) is not None]
         try:
+            if checker in kernels:
+                await checker.provisioner.kill()
             if provisioner is not None and await ensure_async(km.is_alive()):
                 await provisioner.terminate()
-                deadline = time.monotonic() + TERMINATE_SECONDS
-                while await ensure_async(km.is_alive()) and time.monotonic() < deadline:
-                    await asyncio.sleep(0.02)
-        except Exception as error:  # nbclient's own shutdown below still runs
-            self.log.debug("terminating the kernel: %s", error)
+            deadline = time.monotonic() + TERMINATE_SECONDS
+            while time.monotonic() < deadline and any([await ensure_async(k.is_alive()) for k in kernels]):
+                await asyncio.sleep(0.02)
+        except Exception as error:  # nbclient's own shutdown below, and the checker's, still run
+            self.log.debug("terminating the kernels: %s", error)
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)  # nbclient's sync wrapper names its own method
@@ -262,6 +314,7 @@ class GuardedExecute(Execute):
     async def _launch_checker(self):
         """Start the checker kernel's process (it is connected to the student kernel later)."""
         km = self._private_ipc(AsyncKernelManager(kernel_name="autograder-checker"))
+        km.client_factory = ReadyClient
         # the grader's own interpreter, not the sandboxed kernel spec: this kernel is trusted
         km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                                            "--HistoryManager.hist_file=:memory:"],
