@@ -375,12 +375,19 @@ def before_test(seed: int, names: list[str], sources: dict[str, str]) -> list[st
     namespace = get_ipython().user_ns
     _kernel.namespace, _kernel.answers = namespace, {}
     missing = []
+    try:  # all in one request: a round trip each cost ~5 ms, before every test
+        together = _kernel.request(("names", list(names)))
+    except (StudentError, wire.WireError, ValueError, TypeError):
+        together = None  # one of them cannot be taken: each is asked for alone, to say which
     for name in names:
-        try:
-            values = _kernel.request(("names", [name]))
-        except (StudentError, wire.WireError, ValueError, TypeError) as error:
-            values = {}
-            missing.append(f"{name} ({error})")
+        if isinstance(together, dict):
+            values = together
+        else:
+            try:
+                values = _kernel.request(("names", [name]))
+            except (StudentError, wire.WireError, ValueError, TypeError) as error:
+                values = {}
+                missing.append(f"{name} ({error})")
         if isinstance(values, dict) and name in values:
             value = values[name]
             if type(value) is StudentFunction:

@@ -8,6 +8,7 @@ there) and calls into it through :class:`autograder.checker.StudentKernel`.
 import numbers
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +282,36 @@ def test_a_swapped_in_part_reaches_a_student_who_lacks_it(student):
             namespace["pipeline_only"](3)
     finally:
         kernel.namespace, kernel.answers = {}, {}
+
+
+def test_answer_names_come_in_one_request_and_a_bad_one_is_named(student, monkeypatch):
+    """before_test takes every answer name in one round trip; when one cannot cross, each
+    is asked for alone, so the others still arrive and the message names the bad one."""
+    kernel, run = student
+    run("""
+        GOOD = 3
+        def fine(x):
+            return x + 1
+    """)
+    shell = types.SimpleNamespace(user_ns={"STALE": "left from an earlier test"})
+    monkeypatch.setattr("IPython.get_ipython", lambda: shell)
+    monkeypatch.setattr(checker, "_kernel", kernel)
+    sent = []
+    request = kernel.request
+    monkeypatch.setattr(kernel, "request", lambda what: sent.append(what[0]) or request(what))
+
+    assert checker.before_test(7, ["GOOD", "fine", "ABSENT"], {"fine": "def fine(x): ..."}) == ["ABSENT"]
+    assert sent == ["seed", "names"]
+    assert shell.user_ns["GOOD"] == 3 and shell.user_ns["fine"](1) == 2
+    assert shell.user_ns["fine"].__name__ == "fine" and "ABSENT" not in shell.user_ns
+
+    run("""
+        LOOP = []
+        LOOP.append(LOOP)
+    """)
+    sent.clear()
+    missing = checker.before_test(7, ["GOOD", "LOOP", "fine", "STALE"], {})
+    assert sent == ["seed", "names", "names", "names", "names", "names"]
+    assert missing[0].startswith("LOOP (") and "nested more than" in missing[0] and missing[1:] == ["STALE"]
+    assert shell.user_ns["GOOD"] == 3 and shell.user_ns["fine"](2) == 3
+    assert "LOOP" not in shell.user_ns and "STALE" not in shell.user_ns
