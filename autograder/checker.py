@@ -375,7 +375,7 @@ def before_test(seed: int, names: list[str], sources: dict[str, str]) -> list[st
     namespace = get_ipython().user_ns
     _kernel.namespace, _kernel.answers = namespace, {}
     missing = []
-    try:  # all in one request: a round trip each cost ~5 ms, before every test
+    try:  # all in one request: one round trip before every test, not one per name
         together = _kernel.request(("names", list(names)))
     except (StudentError, wire.WireError, ValueError, TypeError):
         together = None  # one of them cannot be taken: each is asked for alone, to say which

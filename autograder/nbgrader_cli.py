@@ -9,9 +9,9 @@ in this command and in the grading workers (:mod:`autograder.worker`):
   process. No notebook or nbgrader schema checks that format, so the import is
   refused.
 - A new gradebook asks the ``alembic`` command for the newest revision of
-  nbgrader's schema, and that command imports nbgrader again: 2.4 s on one core
-  each time a template gradebook is made. :func:`alembic_head` reads the same
-  revision from nbgrader's migration scripts in this process (a few ms).
+  nbgrader's schema, and that command imports nbgrader again, each time a
+  template gradebook is made (benchmarks/NOTES.md). :func:`alembic_head` reads
+  the same revision from nbgrader's migration scripts in this process.
 
 Everything else is plain ``nbgrader``.
 """

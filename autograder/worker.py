@@ -286,7 +286,7 @@ def serve(connection: Connection) -> int:
     """Grade the submissions the parent sends, one at a time, until it closes the connection."""
     from autograder.nbgrader_cli import start_faster
 
-    start_faster()  # seconds of nbgrader's import and of every new gradebook saved
+    start_faster()  # see autograder.nbgrader_cli
     from nbconvert.exporters import HTMLExporter  # noqa: F401  (imported now, not for the first student)
     from nbgrader.converters import Autograde, GenerateFeedback  # noqa: F401
 
@@ -322,6 +322,6 @@ def main(argv: list[str]) -> int:
 if __name__ == "__main__":
     code = main(sys.argv[1:])
     sys.stdout.flush(), sys.stderr.flush()
-    # nothing is left to save: skip tearing down the modules of nbgrader and nbconvert (~0.5 s
-    # on one core, and the batch waits for it)
+    # nothing is left to save: skip tearing down nbgrader's and nbconvert's modules, which the
+    # batch used to wait for (benchmarks/NOTES.md)
     os._exit(code)
