@@ -29,6 +29,7 @@ import re
 import threading
 
 import nbconvert.exporters.html as nbconvert_html
+from jinja2 import BytecodeCache
 from nbconvert.exporters import HTMLExporter
 from nbformat import NotebookNode
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades, NbGraderPreprocessor
@@ -66,8 +67,33 @@ class _Unparsed(str):
         return []
 
 
+class CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept for the life of the process.
+
+    nbgrader makes a new exporter, hence a new Jinja environment, for every
+    ``generate_feedback``, and each compiled the page's nine templates again.
+    Jinja stores each template's source checksum with its code and compiles a
+    template again when its source changed.
+    """
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED = CompiledTemplates()
+
+
 class FeedbackExporter(HTMLExporter):
-    """nbconvert's HTML export for feedback pages, without parsing each page again.
+    """nbconvert's HTML export for feedback pages, without parsing each page again,
+    and with the templates compiled once per process (:class:`CompiledTemplates`).
 
     After rendering, ``HTMLExporter`` parses the whole page with BeautifulSoup to
     give images without one an alt text and JupyterLab-template cells a tab stop:
@@ -75,6 +101,11 @@ class FeedbackExporter(HTMLExporter):
     template is the classic one, which has no such cells, so only the alt text is
     left to add, and a pattern adds the same one.
     """
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED
+        return environment
 
     def from_notebook_node(self, nb, resources=None, **kw):
         with _PATCH_LOCK:  # the module's name is shared: one page at a time (formgrader may use threads)

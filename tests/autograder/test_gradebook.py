@@ -330,3 +330,37 @@ def test_a_new_gradebook_is_stamped_with_the_revision_alembic_reports(tmp_path):
         pass
     with sqlite3.connect(tmp_path / "gradebook.db") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(heads.split()[0],)]
+
+
+def test_nbgraders_metadata_checks_reject_what_jsonschema_rejects(monkeypatch):
+    """start_faster gives nbgrader's metadata validator a jsonschema that checks nbgrader's
+    schema once per process: every cell is still validated, with jsonschema's own error."""
+    import jsonschema
+    import nbgrader.nbgraderformat.common as common
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from autograder.nbgrader_cli import MetadataSchema, start_faster
+
+    start_faster()
+    assert isinstance(common.jsonschema, MetadataSchema)
+    good = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": "test_1",
+            "schema_version": 3}
+    bad = [dict(good, points="all of them"), dict(good, grade_id=7), {k: v for k, v in good.items() if k != "locked"}]
+    validator = MetadataValidator()
+    validator.validate_cell(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": good}))
+    for metadata in bad:
+        with pytest.raises(jsonschema.ValidationError) as caught:
+            validator.validate_cell(nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": metadata}))
+        with pytest.raises(jsonschema.ValidationError) as expected:
+            jsonschema.validate(metadata, validator.schema)
+        assert caught.value.message == expected.value.message and caught.value.path == expected.value.path
+
+    checks = []
+    cls = jsonschema.validators.validator_for(validator.schema)
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda c, schema, *a, **k: checks.append(schema)))
+    fresh = MetadataSchema()
+    for _ in range(3):  # three validators, as three notebooks of a batch make
+        fresh.validate(good, MetadataValidator().schema)
+    with pytest.raises(jsonschema.ValidationError):
+        fresh.validate(bad[0], MetadataValidator().schema)
+    assert len(checks) == 1

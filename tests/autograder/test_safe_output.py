@@ -229,3 +229,42 @@ def test_the_feedback_export_equals_nbconverts_without_parsing_the_page_again():
     import nbconvert.exporters.html
 
     assert nbconvert.exporters.html.BeautifulSoup is BeautifulSoup  # put back
+
+
+def test_feedback_templates_are_compiled_once_per_process_and_again_when_edited(monkeypatch, tmp_path):
+    """Each generate_feedback makes a new exporter; the pages stay the same while Jinja
+    compiles the templates only for the first one, and a template whose source changed
+    is compiled again (CompiledTemplates)."""
+    import jinja2
+
+    from autograder.feedback import CompiledTemplates, FeedbackExporter
+
+    compiled = []
+    real = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return real(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    monkeypatch.setattr("autograder.feedback.COMPILED", CompiledTemplates())
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1 < 2)", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="one is less than two\n")])])
+    step = course_feedback_step()
+    grades = {"nbgrader": {"notebook": "demo", "score": 1, "max_score": 2, "late_penalty": 0}}
+    pages = []
+    for _ in range(3):
+        page, _ = FeedbackExporter(parent=step, config=step.config).from_notebook_node(nb, dict(grades))
+        pages.append(page)
+        if len(pages) == 1:
+            first = len(compiled)
+    assert first > 3 and len(compiled) == first  # the page's templates, then none
+    assert pages[0] == pages[1] == pages[2] and "one is less than two" in pages[0]
+
+    cache = CompiledTemplates()
+    (tmp_path / "page.j2").write_text("old {{ x }}")
+    render = lambda: jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path), bytecode_cache=cache,  # noqa: E731
+                                        ).get_template("page.j2").render(x=1)
+    assert render() == "old 1" and render() == "old 1"
+    (tmp_path / "page.j2").write_text("new {{ x }}")
+    assert render() == "new 1"
