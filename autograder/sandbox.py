@@ -784,9 +784,7 @@ def run(argv: list[str], workdir: Path, connection_file: Path, chosen: str | Non
     group = make_cgroup(limit) if limit > 0 else None
     # without a cgroup, RLIMIT_NPROC counts the sandbox's own user namespace (it spares root)
     nproc = limit if group is None and chosen != "none" and os.geteuid() != 0 else 0
-    scratch = os.environ.get("AUTOGRADER_SCRATCH", "")  # a grading worker's: removed even if this process is killed
-    root = Path(tempfile.mkdtemp(prefix="agsb-", dir=scratch if os.path.isdir(scratch) else None)) \
-        if chosen == "unshare" else None
+    root = Path(tempfile.mkdtemp(prefix="agsb-")) if chosen == "unshare" else None
     try:
         command = sandbox_command(argv, workdir, connection_file, chosen, root, nproc)
         # An interrupt (SIGINT to the process group) is for the kernel: neither this

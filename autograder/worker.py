@@ -42,7 +42,6 @@ from autograder.course import grading_environment, kill_group, kill_marked
 
 READY_SECONDS = 120  # s a new worker may take to import nbgrader and say it is ready
 STOP_SECONDS = 5  # s a worker gets to exit when told to before it is killed
-SCRATCH = "AUTOGRADER_SCRATCH"  # a worker's temporary folder, removed by the parent with the worker
 PER_COURSE = ("JUPYTER_PATH", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR")  # grading_environment's
 
 
@@ -62,22 +61,15 @@ class Worker:
 
     def __init__(self):
         self.mark = uuid.uuid4().hex  # AUTOGRADER_JOB of the worker itself
-        # the kernels' runtime folders and the sandboxes' roots go here: a worker killed mid-step
-        # cannot remove them itself
-        self.scratch = tempfile.mkdtemp(prefix="agw-")
         ours, theirs = socket.socketpair()
         env = grading_environment(Path(tempfile.gettempdir()), self.mark)
         for key in PER_COURSE:  # set for each step, in that submission's private course
             env.pop(key)
-        env[SCRATCH] = self.scratch
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "autograder.worker", str(theirs.fileno())], pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
                 start_new_session=True)
-        except BaseException:
-            shutil.rmtree(self.scratch, ignore_errors=True)
-            raise
         finally:
             theirs.close()
         self.connection = Connection(ours.detach())
@@ -118,8 +110,7 @@ class Worker:
         return self.process.poll() is None and not self.connection.closed
 
     def kill(self, job_mark: str | None = None) -> None:
-        """The worker, its process group and every process carrying its or the job's mark;
-        then its scratch folder."""
+        """The worker, its process group and every process carrying its or the job's mark."""
         if self.process.poll() is None:  # once reaped, its id may belong to another process
             kill_group(self.process.pid)
             self.process.wait()
@@ -127,7 +118,6 @@ class Worker:
         if job_mark:
             kill_marked(job_mark)
         self.connection.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
 
     def stop(self) -> None:
         """Ask the worker to exit (end of input), kill it if it does not."""
@@ -243,7 +233,7 @@ def nbgrader_step(course_root: Path, step: str, assignment: str, log_file: Path)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = grading_environment(course_root, os.environ["AUTOGRADER_JOB"])
     # kernels' connection files and Unix sockets: a short private folder (the sandbox binds it)
-    runtime = tempfile.mkdtemp(prefix="agr-", dir=scratch_folder())
+    runtime = tempfile.mkdtemp(prefix="agr-")
     env["JUPYTER_RUNTIME_DIR"] = runtime
     saved = dict(os.environ)
     os.environ.clear()
@@ -276,12 +266,6 @@ def nbgrader_step(course_root: Path, step: str, assignment: str, log_file: Path)
             os.environ.update(saved)
             shutil.rmtree(runtime, ignore_errors=True)
     return Step(ok, log_file.read_text(errors="replace"))
-
-
-def scratch_folder() -> str | None:
-    """This worker's scratch folder (None outside a worker, or once it is gone: the system's)."""
-    folder = os.environ.get(SCRATCH, "")
-    return folder if folder and os.path.isdir(folder) else None
 
 
 @contextmanager
