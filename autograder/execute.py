@@ -57,6 +57,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 import zlib
 from pathlib import Path
 from queue import Empty
@@ -71,6 +72,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
 from autograder import cells as nbcells
+from autograder import checker_fork
 from autograder.sandbox import explain_limit, format_bytes, memory_limit
 
 NOTICE = "autograder_notice"  # metadata key of the grader's own display outputs
@@ -319,6 +321,10 @@ class GuardedExecute(Execute):
         km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
                                            "--HistoryManager.hist_file=:memory:"],
                                      display_name="autograder checker", language="python")
+        # forked from this process's checker fork server, which has imported ipykernel once
+        km.kernel_id = str(uuid.uuid4())
+        km.provisioner = checker_fork.ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km._kernel_spec,
+                                                        parent=km)
         cwd = self.resources.get("metadata", {}).get("path") or None
         await ensure_async(km.start_kernel(cwd=cwd))
         self._checker_km = km

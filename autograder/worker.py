@@ -284,8 +284,11 @@ def redirected(file):
 
 def serve(connection: Connection) -> int:
     """Grade the submissions the parent sends, one at a time, until it closes the connection."""
+    from autograder import checker_fork
     from autograder.nbgrader_cli import start_faster
 
+    # first, with the worker's own mark (killing the worker ends it and the kernels it forked)
+    checker_fork.SERVER.start()
     start_faster()  # see autograder.nbgrader_cli
     from nbconvert.exporters import HTMLExporter  # noqa: F401  (imported now, not for the first student)
     from nbgrader.converters import Autograde, GenerateFeedback  # noqa: F401
