@@ -35,6 +35,8 @@ from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, COURSE_ASSIGNMENTS, REPO_DIR
 
+OWNER_FILE = ".autograder-job"  # in a job's temporary folder: the job's mark (see job_folder)
+
 # Files of an assignment folder that are tools, not course material.
 NOT_COURSE_MATERIAL = ("make_notebook.py", "__pycache__", "*.pyc", ".ipynb_checkpoints")
 
@@ -235,6 +237,36 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def job_folder(prefix: str) -> str:
+    """A new temporary folder ``PREFIX…`` of this process's job, with an owner file naming the
+    job's ``AUTOGRADER_JOB`` mark so that :func:`remove_job_folders` finds it when the job is
+    killed before it could remove the folder itself. The mark goes into a file, not the name:
+    the kernels' Unix sockets live in such folders, and their paths have a length limit."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    job = os.environ.get("AUTOGRADER_JOB")
+    if job:
+        Path(folder, OWNER_FILE).write_text(job)
+    return folder
+
+
+def remove_job_folders(job: str) -> None:
+    """Remove what processes of a killed job left in the temporary folder: its kernels'
+    runtime folders (owner file) and the empty roots of its unshare sandboxes (named after it)."""
+    tmp = Path(tempfile.gettempdir())
+    for folder in tmp.glob("agr-*"):
+        try:
+            owner = (folder / OWNER_FILE).read_text()
+        except OSError:
+            continue
+        if owner == job:
+            shutil.rmtree(folder, ignore_errors=True)
+    for root in tmp.glob(f"agsb-{job}-*"):
+        try:
+            root.rmdir()  # an empty mount point once its namespace is gone; never anything else
+        except OSError:
+            pass
 
 
 def kill_marked(job: str) -> None:

@@ -784,7 +784,9 @@ def run(argv: list[str], workdir: Path, connection_file: Path, chosen: str | Non
     group = make_cgroup(limit) if limit > 0 else None
     # without a cgroup, RLIMIT_NPROC counts the sandbox's own user namespace (it spares root)
     nproc = limit if group is None and chosen != "none" and os.geteuid() != 0 else 0
-    root = Path(tempfile.mkdtemp(prefix="agsb-")) if chosen == "unshare" else None
+    # named after the job, so that the grader removes it when it kills the job (course.remove_job_folders)
+    job = os.environ.get("AUTOGRADER_JOB", "")
+    root = Path(tempfile.mkdtemp(prefix=f"agsb-{job}-" if job else "agsb-")) if chosen == "unshare" else None
     try:
         command = sandbox_command(argv, workdir, connection_file, chosen, root, nproc)
         # An interrupt (SIGINT to the process group) is for the kernel: neither this

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.course import grading_environment, kill_group, kill_marked
+from autograder.course import grading_environment, job_folder, kill_group, kill_marked, remove_job_folders
 
 READY_SECONDS = 120  # s a new worker may take to import nbgrader and say it is ready
 STOP_SECONDS = 5  # s a worker gets to exit when told to before it is killed
@@ -117,6 +117,9 @@ class Worker:
         kill_marked(self.mark)
         if job_mark:
             kill_marked(job_mark)
+        for mark in (self.mark, job_mark):  # the folders the killed processes could not remove
+            if mark:
+                remove_job_folders(mark)
         self.connection.close()
 
     def stop(self) -> None:
@@ -233,7 +236,7 @@ def nbgrader_step(course_root: Path, step: str, assignment: str, log_file: Path)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = grading_environment(course_root, os.environ["AUTOGRADER_JOB"])
     # kernels' connection files and Unix sockets: a short private folder (the sandbox binds it)
-    runtime = tempfile.mkdtemp(prefix="agr-")
+    runtime = job_folder("agr-")
     env["JUPYTER_RUNTIME_DIR"] = runtime
     saved = dict(os.environ)
     os.environ.clear()
@@ -315,6 +318,7 @@ def serve(connection: Connection) -> int:
             answer = {"result": None, "lines": lines, "error": traceback.format_exc()}
         finally:
             kill_marked(job["mark"])  # a kernel's child that outlived its notebook
+            remove_job_folders(job["mark"])
         connection.send(answer)
 
 

@@ -273,6 +273,37 @@ def test_a_worker_leaves_no_process_of_a_job_behind():
     worker.POOL.close()
 
 
+def test_a_killed_job_leaves_no_temporary_folder_behind(tmp_path):
+    """A job killed by the backstop cannot remove its kernels' runtime folder (agr-*, its mark
+    in an owner file) or its unshare sandbox's root (agsb-<mark>-*): the grader does."""
+    import tempfile
+
+    from autograder import worker
+    from autograder.course import OWNER_FILE
+
+    made = tmp_path / "made"
+    # what a job's step and its sandbox make, made here by the job's own shell, which then hangs
+    script = (f'tmp="${{TMPDIR:-/tmp}}"; runtime=$(mktemp -d "$tmp/agr-XXXXXXXX") && '
+              f'printf %s "$AUTOGRADER_JOB" > "$runtime/{OWNER_FILE}" && mkdir "$runtime/ag-kernel" && '
+              'root=$(mktemp -d "$tmp/agsb-$AUTOGRADER_JOB-XXXXXXXX") && '
+              f'echo "$runtime" "$root" > {made} && sleep 60')
+    other = Path(tempfile.mkdtemp(prefix="agr-"))  # another job's folder (no owner file) stays
+    try:
+        with pytest.raises(worker.WorkerLost):
+            worker.call(subprocess.call, ["sh", "-c", script], wall_time=3)
+        runtime, root = made.read_text().split()
+        assert Path(runtime).name.startswith("agr-") and Path(root).name.startswith("agsb-")
+        assert not Path(runtime).exists() and not Path(root).exists()
+        assert other.is_dir()
+        # a job that ends normally cleans up after its kernels as well
+        worker.call(subprocess.call, ["sh", "-c", script.replace(" && sleep 60", "")])
+        runtime, root = made.read_text().split()
+        assert not Path(runtime).exists() and not Path(root).exists()
+    finally:
+        other.rmdir()
+        worker.POOL.close()
+
+
 def test_a_failing_job_is_reported_and_the_worker_goes_on():
     from autograder import worker
 
