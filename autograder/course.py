@@ -35,7 +35,9 @@ from pathlib import Path
 
 from autograder import ASSIGNMENTS_DIR, COURSE_ASSIGNMENTS, REPO_DIR
 
-OWNER_FILE = ".autograder-job"  # in a job's temporary folder: the job's mark (see job_folder)
+OWNER_FILE = ".autograder-job"  # in a job's runtime folder: the job's mark (see runtime_folder)
+SOCKET_PATH_BYTES = 107  # a Unix socket's path, without the terminating zero byte (Linux: 108 in all)
+RUNTIME_TAIL = "/agr-xxxxxxxx/ag-xxxxxxxx/ipc-99"  # what a kernel's socket path adds to runtime_base()
 
 # Files of an assignment folder that are tools, not course material.
 NOT_COURSE_MATERIAL = ("make_notebook.py", "__pycache__", "*.pyc", ".ipynb_checkpoints")
@@ -214,8 +216,8 @@ def run_nbgrader(course_root: Path, *args: str, wall_time: float | None = None,
     start = time.monotonic()
     env = grading_environment(course_root, job)
     # kernels' connection files and Unix sockets: a short private folder of this command
-    # (a socket path must stay under ~100 characters; the sandbox binds this folder)
-    runtime = tempfile.mkdtemp(prefix="agr-")
+    # (the sandbox binds this folder)
+    runtime = runtime_folder(job)
     env["JUPYTER_RUNTIME_DIR"] = runtime
     with open(log_file, "w") as log:
         process = subprocess.Popen(command, cwd=course_root, stdin=subprocess.DEVNULL, stdout=log,
@@ -239,13 +241,27 @@ def kill_group(pgid: int) -> None:
         pass
 
 
-def job_folder(prefix: str) -> str:
-    """A new temporary folder ``PREFIX…`` of this process's job, with an owner file naming the
-    job's ``AUTOGRADER_JOB`` mark so that :func:`remove_job_folders` finds it when the job is
-    killed before it could remove the folder itself. The mark goes into a file, not the name:
-    the kernels' Unix sockets live in such folders, and their paths have a length limit."""
-    folder = tempfile.mkdtemp(prefix=prefix)
-    job = os.environ.get("AUTOGRADER_JOB")
+def runtime_base() -> str:
+    """Where kernels' runtime folders go: the temporary folder, or a short one when that
+    path would make the kernels' Unix socket paths longer than the system allows (a long
+    TMPDIR: a cluster's per-job scratch folder, macOS's /var/folders/..., pytest's)."""
+    tmp = tempfile.gettempdir()
+    if len(os.fsencode(tmp)) + len(RUNTIME_TAIL) <= SOCKET_PATH_BYTES:
+        return tmp
+    for short in ("/tmp", "/var/tmp"):
+        if os.path.isdir(short) and os.access(short, os.W_OK | os.X_OK):
+            return short
+    return tmp  # the kernels cannot start; each notebook says why
+
+
+def runtime_folder(job: str | None = None) -> str:
+    """A new folder for kernels' connection files and Unix sockets (``agr-…`` in
+    :func:`runtime_base`), with an owner file naming the job's ``AUTOGRADER_JOB`` mark
+    (default: this process's) so that :func:`remove_job_folders` finds it when the job is
+    killed before it could remove the folder itself. The mark goes into a file, not into
+    the name, which would lengthen the socket paths."""
+    folder = tempfile.mkdtemp(prefix="agr-", dir=runtime_base())
+    job = job or os.environ.get("AUTOGRADER_JOB")
     if job:
         Path(folder, OWNER_FILE).write_text(job)
     return folder
@@ -255,7 +271,7 @@ def remove_job_folders(job: str) -> None:
     """Remove what processes of a killed job left in the temporary folder: its kernels'
     runtime folders (owner file) and the empty roots of its unshare sandboxes (named after it)."""
     tmp = Path(tempfile.gettempdir())
-    for folder in tmp.glob("agr-*"):
+    for folder in {*tmp.glob("agr-*"), *Path(runtime_base()).glob("agr-*")}:
         try:
             owner = (folder / OWNER_FILE).read_text()
         except OSError:

@@ -52,6 +52,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import os
 import shutil
 import sys
@@ -108,6 +109,15 @@ class ReadyClient(AsyncKernelClient):
                 raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
 
     wait_for_ready = _async_wait_for_ready
+
+    def start_channels(self, *args, **kwargs) -> None:
+        """jupyter_client's, with the sockets closed at once when one cannot connect (see
+        :func:`close_context`); nbclient then shuts the kernel down."""
+        try:
+            super().start_channels(*args, **kwargs)
+        except Exception:
+            close_context(self)
+            raise
 
     @staticmethod
     async def _reply_to(channel, asked: set[str], seconds: float, idle: bool = False):
@@ -184,6 +194,33 @@ class Plan:
 def seed_of(cell) -> int:
     """The seed of a test cell: the same for every submission and every run."""
     return zlib.crc32(cell.metadata["nbgrader"]["grade_id"].encode()) & 0x7FFFFFFF
+
+
+def close_context(owner) -> None:
+    """Close the zmq context a kernel manager or client made for itself, sockets and all, at
+    once. Left to the garbage collector, a context whose socket never connected (a kernel
+    that could not start) is terminated by pyzmq while that socket is still open, and the
+    worker waits for ever (benchmarks/NOTES.md)."""
+    context = getattr(owner, "context", None) if getattr(owner, "_created_context", False) else None
+    if context is not None and not context.closed:
+        context.destroy(linger=0)
+
+
+async def abandon(km, kc=None) -> None:
+    """A kernel that failed to start or connect: its process killed, its sockets closed."""
+    if kc is not None:
+        try:
+            kc.stop_channels()
+        except Exception:  # channels that never started
+            pass
+        close_context(kc)
+    try:
+        if km.has_kernel:
+            await ensure_async(km.provisioner.kill())
+        km.cleanup_connection_file()
+    except Exception as error:  # a process that is already gone
+        logging.getLogger(__name__).debug("abandoning a kernel: %s", error)
+    close_context(km)
 
 
 def output_size(msg) -> int:
@@ -288,6 +325,15 @@ class GuardedExecute(Execute):
             run_sync(self._launch_checker)()
         return km
 
+    async def async_start_new_kernel(self, **kwargs):
+        try:
+            await super().async_start_new_kernel(**kwargs)
+        except Exception:
+            await abandon(self.km)
+            raise
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
     async def _async_cleanup_kernel(self):
         """End the student kernel with SIGTERM rather than a shutdown request: the notebook has
         run, and the sandbox's watcher ends its namespace at once on that signal. The checker
@@ -326,7 +372,11 @@ class GuardedExecute(Execute):
         km.provisioner = checker_fork.ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km._kernel_spec,
                                                         parent=km)
         cwd = self.resources.get("metadata", {}).get("path") or None
-        await ensure_async(km.start_kernel(cwd=cwd))
+        try:
+            await ensure_async(km.start_kernel(cwd=cwd))
+        except Exception:
+            await abandon(km)
+            raise
         self._checker_km = km
 
     async def _shutdown_checker_km(self):
@@ -345,8 +395,12 @@ class GuardedExecute(Execute):
             await self._launch_checker()
         km, self._checker_km = self._checker_km, None
         kc = km.client()
-        kc.start_channels()
-        await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        try:
+            kc.start_channels()
+            await ensure_async(kc.wait_for_ready(timeout=self.startup_timeout))
+        except Exception:
+            await abandon(km, kc)
+            raise
         self._checker = (km, kc)
         info = self.km.get_connection_info(session=False)
         info = {key: value.decode() if isinstance(value, bytes) else value for key, value in info.items()}

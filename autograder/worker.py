@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.course import grading_environment, job_folder, kill_group, kill_marked, remove_job_folders
+from autograder.course import grading_environment, kill_group, kill_marked, remove_job_folders, runtime_folder
 
 READY_SECONDS = 120  # s a new worker may take to import nbgrader and say it is ready
 STOP_SECONDS = 5  # s a worker gets to exit when told to before it is killed
@@ -236,7 +236,7 @@ def nbgrader_step(course_root: Path, step: str, assignment: str, log_file: Path)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     env = grading_environment(course_root, os.environ["AUTOGRADER_JOB"])
     # kernels' connection files and Unix sockets: a short private folder (the sandbox binds it)
-    runtime = job_folder("agr-")
+    runtime = runtime_folder()
     env["JUPYTER_RUNTIME_DIR"] = runtime
     saved = dict(os.environ)
     os.environ.clear()

@@ -7,9 +7,12 @@ before answering is reported, and the sandbox's watcher ends as soon as its kern
 """
 
 import asyncio
+import os
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,3 +86,59 @@ def test_the_sandbox_watcher_wakes_when_its_kernel_exits():
         assert child.wait(timeout=10) == 0
     finally:
         child.kill()
+
+
+REFUSED = """
+import asyncio, gc, os, sys
+import zmq
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+from autograder.execute import abandon
+
+async def main():
+    km = AsyncKernelManager(kernel_name="refused")
+    km.transport = "ipc"
+    km.ip = os.path.join(sys.argv[1], "ipc")
+    km.connection_file = os.path.join(sys.argv[1], "kernel.json")
+    km._kernel_spec = KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                                 display_name="refused", language="python")
+    try:
+        await km.start_kernel()
+    except zmq.ZMQError as error:
+        await abandon(km)
+        return error  # kept, with its traceback, as nbgrader keeps the error it logs
+
+error = asyncio.run(main())
+print("refused:", error.strerror, flush=True)
+del error
+gc.collect()  # the manager, its socket and context are garbage now
+print("collected", flush=True)
+"""
+
+
+def test_a_kernel_whose_sockets_cannot_connect_leaves_nothing_to_wait_for(tmp_path):
+    """A socket path too long for Unix sockets: the kernel manager fails to connect. Left to
+    the garbage collector, its zmq context waited for ever for that socket (a grading worker
+    hung until its backstop); abandoned, nothing waits."""
+    folder = tmp_path / ("x" * 110)
+    folder.mkdir()
+    proc = subprocess.run([sys.executable, "-c", REFUSED, str(folder)], capture_output=True, text=True, timeout=120)
+    assert "refused: File name too long" in proc.stdout, proc.stdout + proc.stderr
+    assert "collected" in proc.stdout
+
+
+def test_the_runtime_folder_is_short_enough_for_unix_sockets(tmp_path, monkeypatch):
+    from autograder import course
+
+    monkeypatch.setattr(course.tempfile, "tempdir", str(tmp_path / ("x" * 100)))
+    base = course.runtime_base()
+    assert base in ("/tmp", "/var/tmp")
+    folder = course.runtime_folder("job-mark")
+    try:
+        assert Path(folder).parent == Path(base) and (Path(folder) / course.OWNER_FILE).read_text() == "job-mark"
+        socket_path = os.path.join(folder, "ag-" + "x" * 8, "ipc-4")
+        assert len(socket_path.encode()) <= course.SOCKET_PATH_BYTES
+    finally:
+        shutil.rmtree(folder)
+    monkeypatch.setattr(course.tempfile, "tempdir", str(tmp_path))
+    assert course.runtime_base() == str(tmp_path)  # a short one is used as it is

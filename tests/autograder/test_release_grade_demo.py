@@ -436,6 +436,23 @@ def test_one_worker_grades_like_two(fixture_graded, fixture_submissions, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_long_temporary_folder_grades_like_a_short_one(fixture_graded, fixture_submissions, tmp_path,
+                                                          monkeypatch):
+    """Under a TMPDIR whose path leaves no room for a kernel's Unix socket path (a cluster's
+    scratch folder), the kernels' runtime folders go to a short folder: same grades."""
+    subset = tmp_path / "subset"
+    shutil.copytree(fixture_submissions / "reference", subset / "reference")
+    long = tmp_path / ("scratch-" + "x" * 100)
+    long.mkdir()
+    monkeypatch.setenv("TMPDIR", str(long))
+    run_cli("grade", FIXTURE, subset, "--out", tmp_path / "out", "--course", tmp_path / "course",
+            "--assignments", FIXTURE_ASSIGNMENTS, "--timeout", CELL_TIMEOUT, "--workers", 1, cwd=tmp_path)
+    two = [row for row in read_csv(fixture_graded[0] / "out" / "questions.csv") if row["student_id"] == "reference"]
+    assert read_csv(tmp_path / "out" / "questions.csv") == two
+    assert not any(long.glob("agr-*"))  # nothing was attempted there
+
+
+@pytest.mark.slow
 def test_release_refuses_broken_sources(tmp_path):
     """One source whose own test fails, one whose test passes without the student's code."""
     sources = tmp_path / "assignments"
