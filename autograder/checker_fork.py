@@ -37,6 +37,7 @@ from jupyter_client.provisioning import LocalProvisioner
 
 PRELOADED = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "autograder.checker")
 MESSAGE_BYTES = 1 << 20  # a request: arguments, environment and folder as JSON
+REPLY_SECONDS = 60  # for the server's answer (its first one waits for its imports): then the usual way
 LAUNCHER = ["-m", "ipykernel_launcher"]  # what a checker kernel's command runs after the interpreter
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class ForkServer:
             return
         finally:
             theirs.close()
+        ours.settimeout(REPLY_SECONDS)
         self._socket = ours
 
     def launch(self, args: list[str], env: dict[str, str], cwd: str | None) -> ForkedKernel:
@@ -133,9 +135,9 @@ class ForkServer:
                 socket.send_fds(self._socket, [request], [1, 2])
                 # a server that died answers at once with an empty message
                 reply, fds, _, _ = socket.recv_fds(self._socket, MESSAGE_BYTES, 1)
-            except OSError as error:
+            except OSError as error:  # a timeout too: a server that hangs is not waited for again
                 self._stop()
-                raise ForkServerError(f"the checker fork server failed ({error})") from error
+                raise ForkServerError(f"the checker fork server failed ({error!r})") from error
         answer = json.loads(reply or b"{}")
         if "pid" not in answer or len(fds) != 1:
             for fd in fds:

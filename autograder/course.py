@@ -273,6 +273,9 @@ def remove_job_folders(job: str) -> None:
     tmp = Path(tempfile.gettempdir())
     for folder in {*tmp.glob("agr-*"), *Path(runtime_base()).glob("agr-*")}:
         try:
+            # a shared /tmp: only a real folder of this user, never a link another user planted
+            if folder.is_symlink() or folder.lstat().st_uid != os.getuid():
+                continue
             owner = (folder / OWNER_FILE).read_text()
         except OSError:
             continue

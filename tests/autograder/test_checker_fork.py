@@ -8,6 +8,7 @@ and when the server is gone or cannot fork, kernels still start.
 
 import asyncio
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -169,3 +170,31 @@ def test_the_server_dies_with_its_worker():
     assert os.getpgid(server) == pid
     worker.POOL.close()
     assert gone(server)
+
+
+def test_a_server_that_does_not_answer_is_not_waited_for(monkeypatch):
+    monkeypatch.setattr(checker_fork, "REPLY_SECONDS", 2)
+    checker_fork.SERVER.start()
+    stuck = checker_fork.server_pid()
+    os.kill(stuck, signal.SIGSTOP)  # alive, but never answers
+
+    async def main():
+        km = manager()
+        start = time.monotonic()
+        kc = await started(km)
+        try:
+            assert time.monotonic() - start < 60
+            assert not isinstance(km.provisioner.process, checker_fork.ForkedKernel)
+            assert await evaluate(kc, "os.getppid()") == os.getpid()
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    try:
+        asyncio.run(main())
+        assert gone(stuck), "the stuck server was left running"
+    finally:
+        try:
+            os.kill(stuck, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
