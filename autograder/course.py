@@ -270,8 +270,13 @@ def runtime_folder(job: str | None = None) -> str:
 def remove_job_folders(job: str) -> None:
     """Remove what processes of a killed job left in the temporary folder: its kernels'
     runtime folders (owner file) and the empty roots of its unshare sandboxes (named after it)."""
+    from autograder.sandbox import root_prefix
+
+    if not job:  # an empty mark would name every job's folders
+        return
     tmp = Path(tempfile.gettempdir())
-    for folder in {*tmp.glob("agr-*"), *Path(runtime_base()).glob("agr-*")}:
+    runtimes = [folder for base in {tmp, Path(runtime_base())} for folder in base.glob("agr-*")]  # each listed once
+    for folder in runtimes:
         try:
             # a shared /tmp: only a real folder of this user, never a link another user planted
             if folder.is_symlink() or folder.lstat().st_uid != os.getuid():
@@ -281,7 +286,7 @@ def remove_job_folders(job: str) -> None:
             continue
         if owner == job:
             shutil.rmtree(folder, ignore_errors=True)
-    for root in tmp.glob(f"agsb-{job}-*"):
+    for root in tmp.glob(f"{root_prefix(job)}*"):
         try:
             root.rmdir()  # an empty mount point once its namespace is gone; never anything else
         except OSError:

@@ -774,6 +774,12 @@ def supervise(child: int, workdir: str | None, limit: int) -> int:
         wait(WATCH_INTERVAL)
 
 
+def root_prefix(job: str | None) -> str:
+    """The name an unshare sandbox's root folder starts with: named after the job, so that the
+    grader removes it when it kills the job (course.remove_job_folders)."""
+    return f"agsb-{job}-" if job else "agsb-"
+
+
 def run(argv: list[str], workdir: Path, connection_file: Path, chosen: str | None = None) -> int:
     """Run ``argv`` in the sandbox of mode ``chosen`` (default: :func:`mode`) with the limits; its exit status."""
     chosen = chosen or mode()
@@ -784,9 +790,7 @@ def run(argv: list[str], workdir: Path, connection_file: Path, chosen: str | Non
     group = make_cgroup(limit) if limit > 0 else None
     # without a cgroup, RLIMIT_NPROC counts the sandbox's own user namespace (it spares root)
     nproc = limit if group is None and chosen != "none" and os.geteuid() != 0 else 0
-    # named after the job, so that the grader removes it when it kills the job (course.remove_job_folders)
-    job = os.environ.get("AUTOGRADER_JOB", "")
-    root = Path(tempfile.mkdtemp(prefix=f"agsb-{job}-" if job else "agsb-")) if chosen == "unshare" else None
+    root = Path(tempfile.mkdtemp(prefix=root_prefix(os.environ.get("AUTOGRADER_JOB")))) if chosen == "unshare" else None
     try:
         command = sandbox_command(argv, workdir, connection_file, chosen, root, nproc)
         # An interrupt (SIGINT to the process group) is for the kernel: neither this
